@@ -1,0 +1,38 @@
+/**
+ * What the aggregate stage knows about one event-time window, merged over the partitions this
+ * daemon owns. The live API serves these; the series store holds the same numbers as points (DESIGN §5).
+ */
+export interface RankedValue {
+  value: string;
+  count: number;
+}
+
+export interface WindowSummary {
+  /** Window start, epoch ms (the points' timestamp). */
+  start: number;
+  /** Exclusive end, epoch ms. */
+  end: number;
+  /** Window length label used as the `window` tag, e.g. "60s". */
+  window: string;
+  count: number;
+  bytes: number;
+  status4xx: number;
+  status5xx: number;
+  uniqueHosts: number;
+  byMethod: Record<string, number>;
+  /** Keyed by status code as text ("200", "404"); "-" for events without a status. */
+  byStatus: Record<string, number>;
+  topPaths: RankedValue[];
+  topHosts: RankedValue[];
+  /** True once the watermark has passed end + allowed lateness: the numbers are final. */
+  closed: boolean;
+}
+
+/** Measurement names of DESIGN §5. */
+export const MEASUREMENTS = {
+  requests: "requests",
+  byMethod: "requests_by_method",
+  byStatus: "requests_by_status",
+  topPaths: "top_paths",
+  topHosts: "top_hosts",
+} as const;
