@@ -1,0 +1,50 @@
+/** Small zod building blocks shared by the connector config schemas. */
+import { z } from "zod";
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "128MB", "64KiB", "1048576" → bytes. */
+export const size = (example = "128MB") =>
+  z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+    if (typeof value === "number") return value;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = SIZE_UNITS[(m?.[2] || "b").toLowerCase()];
+    if (!m || unit === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected a size like "${example}", got "${value}"` });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * unit);
+  });
+
+/** "60s", "5m", "250ms", 1000 → milliseconds. */
+export const duration = (example = "60s") =>
+  z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+    if (typeof value === "number") return value;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/i.exec(value);
+    const unit = DURATION_UNITS[(m?.[2] ?? "").toLowerCase()];
+    if (!m || unit === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected a duration like "${example}", got "${value}"` });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * unit);
+  });
+
+/** An http(s) URL without credentials in it (credentials belong in token/tokenFile fields). */
+export const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), "expected an http:// or https:// URL")
+    .refine((u) => !new URL(u).password, "put credentials in the token or password fields, not in the URL");
+
+/** A secret given inline (normally through ${ENV} substitution) — never logged. */
+export const secret = () => z.string().min(1);

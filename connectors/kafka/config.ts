@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { duration, secret } from "../config-helpers.ts";
+
+export const kafkaBusSchema = z
+  .object({
+    type: z.literal("kafka"),
+    brokers: z.array(z.string().min(1)).min(1).describe("Bootstrap servers, host:port"),
+    clientId: z.string().default("logbench").describe("Kafka client id"),
+    ssl: z.boolean().default(false).describe("Connect with TLS"),
+    sasl: z
+      .object({
+        mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]).describe("SASL mechanism"),
+        username: z.string().describe("SASL user name"),
+        password: secret().optional().describe("SASL password, normally ${KAFKA_PASSWORD}"),
+        passwordFile: z.string().optional().describe("File holding the SASL password"),
+      })
+      .strict()
+      .optional()
+      .describe("SASL authentication; leave out for none"),
+    connectionTimeout: duration("10s").default(10_000).describe("Time allowed to connect to a broker"),
+    requestTimeout: duration("30s").default(30_000).describe("Time allowed for one request"),
+    sessionTimeout: duration("30s").default(30_000).describe("Consumer group session timeout"),
+    maxBatchBytes: z.number().int().positive().default(1_048_576).describe("Max bytes fetched per partition"),
+  })
+  .strict()
+  .describe("Apache Kafka through kafkajs");
+
+export type KafkaBusConfig = z.infer<typeof kafkaBusSchema>;
