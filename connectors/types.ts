@@ -133,8 +133,11 @@ export interface SeriesPoint {
   measurement: string;
   /** Bounded-cardinality tags only (window, source, partition, method, status, rank…). */
   tags: Record<string, string>;
-  /** Integer-valued numbers are written as integers, others as floats. */
-  fields: Record<string, number>;
+  /**
+   * Integer-valued numbers are written as integers, other numbers as floats, strings as strings
+   * (top_paths / top_hosts keep the ranked value in a string field `value`).
+   */
+  fields: Record<string, number | string>;
   /** Epoch ms; for window aggregates, the window start. */
   time: number;
 }
