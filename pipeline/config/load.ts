@@ -1,0 +1,135 @@
+/**
+ * Loose YAML in, frozen defaulted Config out. `${NAME}` and `${NAME:-default}` are substituted in string
+ * values (after YAML parsing, so a variable can never inject YAML). Relative paths are resolved against the
+ * config file's folder. A bad file fails with the field's path and the reason (exit code 2 in the CLI).
+ */
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { LogbenchError } from "../../connectors/errors.ts";
+import { type Config, configSchema } from "./schema.ts";
+
+/** The folder holding package.json (works from source under tsx, Deno and vitest). */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const defaultConfigPath = resolve(packageRoot, "config/local.yaml");
+
+export type Env = Record<string, string | undefined>;
+
+export async function loadConfig(path: string = defaultConfigPath, env: Env = process.env): Promise<Config> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new LogbenchError("CONFIG", `${path}: cannot read the config file (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new LogbenchError("CONFIG", `${path}: not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(raw, { env, baseDir: dirname(file), origin: path });
+}
+
+/** Validate an already-parsed object (tests and programmatic use). */
+export function parseConfig(raw: unknown, options: { env?: Env; baseDir?: string; origin?: string } = {}): Config {
+  const origin = options.origin ?? "config";
+  const substituted = substitute(raw, options.env ?? process.env, [], origin);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) throw new LogbenchError("CONFIG", `${origin}: ${formatIssues(result.error.issues)}`);
+  const config = resolvePaths(result.data, options.baseDir ?? process.cwd());
+  return deepFreeze(config);
+}
+
+export function formatIssues(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const where = issue.path.length ? issue.path.join(".") : "(top level)";
+      return `${where}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function substitute(value: unknown, env: Env, path: Array<string | number>, origin: string): unknown {
+  if (typeof value === "string") {
+    return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== "") return found;
+      if (fallback !== undefined) return fallback;
+      throw new LogbenchError(
+        "CONFIG",
+        `${origin}: ${path.join(".") || "(top level)"}: environment variable ${name} is not set`,
+      );
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, [...path, i], origin));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, env, [...path, k], origin)]));
+  }
+  return value;
+}
+
+function resolvePaths(config: Config, base: string): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const c = structuredClone(config);
+  c.stateDir = abs(c.stateDir);
+  if (c.bus.type === "local") c.bus.dir = abs(c.bus.dir);
+  if (c.bus.type === "kafka" && c.bus.sasl?.passwordFile) {
+    c.bus.sasl.passwordFile = abs(c.bus.sasl.passwordFile);
+    c.bus.sasl.password ??= readSecret(c.bus.sasl.passwordFile, "bus.sasl.passwordFile");
+  }
+  if (c.archive.type === "local") c.archive.dir = abs(c.archive.dir);
+  if (c.archive.type === "webhdfs" && c.archive.delegationTokenFile) {
+    c.archive.delegationTokenFile = abs(c.archive.delegationTokenFile);
+    c.archive.delegationToken ??= readSecret(c.archive.delegationTokenFile, "archive.delegationTokenFile");
+  }
+  if (c.series.type === "duckdb") c.series.file = abs(c.series.file);
+  if (c.series.type === "influxdb-v1" && c.series.passwordFile) {
+    c.series.passwordFile = abs(c.series.passwordFile);
+    c.series.password ??= readSecret(c.series.passwordFile, "series.passwordFile");
+  }
+  if (c.series.type === "influxdb-v2" && c.series.tokenFile) {
+    c.series.tokenFile = abs(c.series.tokenFile);
+    c.series.token ??= readSecret(c.series.tokenFile, "series.tokenFile");
+  }
+  if (c.api.tokenFile) {
+    c.api.tokenFile = abs(c.api.tokenFile);
+    c.api.token ??= readSecret(c.api.tokenFile, "api.tokenFile");
+  }
+  if (c.api.host !== "127.0.0.1" && c.api.host !== "localhost" && c.api.host !== "::1" && !c.api.token) {
+    throw new LogbenchError(
+      "CONFIG",
+      `api.host: listening on ${c.api.host} (not loopback) requires api.token or api.tokenFile`,
+    );
+  }
+  for (const source of c.sources) {
+    if (source.type === "spooldir") source.dir = abs(source.dir);
+    if (source.type === "replay") source.files = source.files.map(abs);
+  }
+  return c;
+}
+
+function readSecret(file: string, field: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (err) {
+    // The message names the field and the file, never the content.
+    throw new LogbenchError("CONFIG", `${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
