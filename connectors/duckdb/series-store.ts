@@ -1,0 +1,337 @@
+/**
+ * SeriesStore on a local DuckDB file (the embedded default), with InfluxDB's write semantics.
+ *
+ * Layout, one table per measurement, so `logbench query "select * from requests"` reads naturally:
+ *   time  TIMESTAMP NOT NULL   -- UTC, millisecond precision (window start for aggregates)
+ *   <tag> VARCHAR              -- one per tag key ever written, NULL when a point lacks that tag; marked
+ *                                 with the column comment 'logbench:tag' (string fields are VARCHAR too)
+ *   <field> BIGINT | DOUBLE | VARCHAR -- one per field key; BIGINT while every value was a safe integer,
+ *                                 widened to DOUBLE when a fractional value arrives (InfluxDB would refuse);
+ *                                 a number into a VARCHAR field or a string into a numeric one is BAD_REQUEST
+ * TIMESTAMP rather than epoch-ms BIGINT because analysts use date_trunc/time_bucket and charts on it;
+ * `epoch_ms(time)` gives the number back. New tag or field keys are added with ALTER TABLE.
+ *
+ * A point is identified by (time, tag set): a second write of the same point updates the fields it carries
+ * and keeps the others (InfluxDB field merge), through one MERGE INTO per measurement. Each `write` is one
+ * transaction in a connection opened for that call only (see connection.ts for why the file is never kept
+ * open). Names are DuckDB identifiers, which compare case-insensitively: "Method" and "method" are one column.
+ */
+import { DuckDBTimestampValue } from "@duckdb/node-api";
+import type { Context } from "../context.ts";
+import { LogbenchError, wrapError } from "../errors.ts";
+import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
+import type { DuckDbSeriesConfig } from "./config.ts";
+import { type DuckDBConnection, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+
+export interface DuckDbSeriesOptions {
+  /** How long a write or query waits for another process to release the file (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+type ColumnKind = "tag" | "BIGINT" | "DOUBLE" | "VARCHAR";
+type FieldValue = number | string;
+const INCOMING = "logbench_incoming";
+const TAG_COMMENT = "logbench:tag";
+
+export function createDuckDbSeriesStore(
+  config: DuckDbSeriesConfig,
+  ctx: Context,
+  options: DuckDbSeriesOptions = {},
+): SeriesStore {
+  const file = config.file;
+  const open = { lockTimeoutMs: options.lockTimeoutMs, signal: ctx.signal };
+  let closed = false;
+  const assertOpen = () => {
+    if (closed) throw new LogbenchError("INTERNAL", `DuckDB series store ${file} is closed`);
+  };
+
+  return {
+    kind: "duckdb",
+
+    async write(points) {
+      assertOpen();
+      const byMeasurement = groupPoints(points);
+      if (byMeasurement.size === 0) return;
+      try {
+        await withDuckDb(file, open, async (conn) => {
+          await conn.run("BEGIN TRANSACTION");
+          try {
+            for (const [measurement, merged] of byMeasurement) await writeMeasurement(conn, measurement, merged);
+            await conn.run("COMMIT");
+          } catch (err) {
+            await conn.run("ROLLBACK").catch(() => undefined);
+            throw err;
+          }
+        });
+      } catch (err) {
+        throw wrapError(`writing ${points.length} points to DuckDB file ${file}`, err);
+      }
+    },
+
+    async query(q) {
+      assertOpen();
+      try {
+        return await withDuckDb(file, { ...open, readOnly: true }, (conn) => queryMeasurement(conn, q));
+      } catch (err) {
+        if (err instanceof LogbenchError && err.code === "NOT_FOUND") return [];
+        throw wrapError(`querying ${q.measurement} in DuckDB file ${file}`, err);
+      }
+    },
+
+    async measurements() {
+      assertOpen();
+      try {
+        return await withDuckDb(file, { ...open, readOnly: true }, async (conn) => {
+          const rows = await queryRows(
+            conn,
+            `SELECT DISTINCT table_name AS name FROM duckdb_columns()
+             WHERE database_name = current_database() AND schema_name = 'main'
+               AND column_name = 'time' AND data_type = 'TIMESTAMP' ORDER BY 1`,
+          );
+          return rows.map((r) => String(r.name));
+        });
+      } catch (err) {
+        if (err instanceof LogbenchError && err.code === "NOT_FOUND") return [];
+        throw wrapError(`listing measurements in DuckDB file ${file}`, err);
+      }
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+interface MergedPoint {
+  time: number;
+  tags: Record<string, string>;
+  fields: Record<string, FieldValue>;
+}
+
+/** Validates, then merges points with the same measurement, time and tag set (later fields win). */
+function groupPoints(points: SeriesPoint[]): Map<string, Map<string, MergedPoint>> {
+  const out = new Map<string, Map<string, MergedPoint>>();
+  for (const p of points) {
+    validatePoint(p);
+    const tags: Record<string, string> = Object.fromEntries(Object.entries(p.tags).filter(([, v]) => v !== ""));
+    const time = Math.floor(p.time);
+    const key = `${time}|${tagSetKey(tags)}`;
+    let series = out.get(p.measurement);
+    if (!series) {
+      series = new Map();
+      out.set(p.measurement, series);
+    }
+    const existing = series.get(key);
+    if (existing) Object.assign(existing.fields, p.fields);
+    else series.set(key, { time, tags, fields: { ...p.fields } });
+  }
+  return out;
+}
+
+function validatePoint(p: SeriesPoint): void {
+  const bad = (why: string) =>
+    new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
+  if (!p.measurement) throw bad("empty measurement name");
+  if (!Number.isFinite(p.time)) throw bad("time is not a finite number");
+  const fieldNames = Object.keys(p.fields);
+  if (fieldNames.length === 0) throw bad("a point needs at least one field");
+  for (const [k, v] of Object.entries(p.fields)) {
+    if (typeof v === "string") continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) throw bad(`field "${k}" is not a finite number or a string`);
+  }
+  for (const k of [...fieldNames, ...Object.keys(p.tags)]) {
+    if (k === "" || k.toLowerCase() === "time") throw bad(`"${k}" cannot be a tag or field name`);
+  }
+  for (const k of Object.keys(p.tags)) if (k in p.fields) throw bad(`"${k}" is both a tag and a field`);
+}
+
+/** Tag and field columns of a measurement's table, or null when there is no such table. */
+async function tableColumns(conn: DuckDBConnection, table: string): Promise<Map<string, ColumnKind> | null> {
+  const rows = await queryRows(
+    conn,
+    `SELECT column_name, data_type, comment FROM duckdb_columns()
+     WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
+     ORDER BY column_index`,
+    [table],
+  );
+  if (rows.length === 0) return null;
+  const cols = new Map<string, ColumnKind>();
+  for (const r of rows) {
+    const name = String(r.column_name);
+    if (name === "time") continue;
+    const type = String(r.data_type);
+    cols.set(
+      name,
+      r.comment === TAG_COMMENT ? "tag" : type === "VARCHAR" ? "VARCHAR" : type === "BIGINT" ? "BIGINT" : "DOUBLE",
+    );
+  }
+  return cols;
+}
+
+async function writeMeasurement(conn: DuckDBConnection, measurement: string, merged: Map<string, MergedPoint>) {
+  const table = quoteIdent(measurement);
+  const wanted = new Map<string, ColumnKind>();
+  for (const p of merged.values()) {
+    for (const k of Object.keys(p.tags)) wanted.set(k, "tag");
+    for (const [k, v] of Object.entries(p.fields)) {
+      const kind = fieldKind(v);
+      const before = wanted.get(k);
+      if (before !== undefined && (before === "VARCHAR") !== (kind === "VARCHAR")) {
+        throw new LogbenchError("BAD_REQUEST", `field "${k}" of ${measurement} gets both strings and numbers`);
+      }
+      if (before !== "DOUBLE") wanted.set(k, kind);
+    }
+  }
+  const existing = await tableColumns(conn, measurement);
+  if (existing === null) {
+    const defs = [...wanted].map(([k, kind]) => `${quoteIdent(k)} ${sqlType(kind)}`);
+    await conn.run(`CREATE TABLE ${table} (time TIMESTAMP NOT NULL, ${defs.join(", ")})`);
+    for (const [k, kind] of wanted) if (kind === "tag") await markTag(conn, table, k);
+  } else {
+    const lower = new Map([...existing].map(([k, kind]) => [k.toLowerCase(), { name: k, kind }]));
+    for (const [k, kind] of wanted) {
+      const have = lower.get(k.toLowerCase());
+      if (!have) {
+        await conn.run(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(k)} ${sqlType(kind)}`);
+        if (kind === "tag") await markTag(conn, table, k);
+      } else if ((have.kind === "tag") !== (kind === "tag")) {
+        const role = (c: ColumnKind) => (c === "tag" ? "tag" : "field");
+        throw new LogbenchError(
+          "BAD_REQUEST",
+          `"${k}" of ${measurement} is a ${role(have.kind)} already, it cannot become a ${role(kind)}`,
+        );
+      } else if ((have.kind === "VARCHAR") !== (kind === "VARCHAR")) {
+        throw new LogbenchError(
+          "BAD_REQUEST",
+          `field type conflict: "${k}" of ${measurement} holds ${have.kind === "VARCHAR" ? "strings" : "numbers"}, got a ${kind === "VARCHAR" ? "string" : "number"}`,
+        );
+      } else if (have.kind === "BIGINT" && kind === "DOUBLE") {
+        await conn.run(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(have.name)} TYPE DOUBLE`);
+      }
+    }
+  }
+  const columns = (await tableColumns(conn, measurement)) ?? new Map<string, ColumnKind>();
+  const tagCols = [...columns].filter(([, kind]) => kind === "tag").map(([k]) => k);
+  const fieldCols = [...columns]
+    .filter(([k, kind]) => kind !== "tag" && wanted.has(k))
+    .map(([k, kind]) => ({ name: k, kind }));
+
+  const incomingDefs = [
+    "time TIMESTAMP",
+    ...tagCols.map((k) => `${quoteIdent(k)} VARCHAR`),
+    ...fieldCols.map((f) => `${quoteIdent(f.name)} ${f.kind}`),
+  ];
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${INCOMING} (${incomingDefs.join(", ")})`);
+  const appender = await conn.createAppender(INCOMING, "main", "temp");
+  for (const p of merged.values()) {
+    appender.appendTimestamp(new DuckDBTimestampValue(BigInt(p.time) * 1000n));
+    for (const k of tagCols) {
+      const v = findKey(p.tags, k);
+      if (v === undefined) appender.appendNull();
+      else appender.appendVarchar(v);
+    }
+    for (const f of fieldCols) {
+      const v = findKey(p.fields, f.name);
+      if (v === undefined) appender.appendNull();
+      else if (typeof v === "string") appender.appendVarchar(v);
+      else if (f.kind === "BIGINT") appender.appendBigInt(BigInt(v));
+      else appender.appendDouble(v);
+    }
+    appender.endRow();
+  }
+  appender.closeSync();
+
+  const on = ["t.time = i.time", ...tagCols.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM i.${quoteIdent(k)}`)];
+  const sets = fieldCols.map(
+    (f) => `${quoteIdent(f.name)} = COALESCE(i.${quoteIdent(f.name)}, t.${quoteIdent(f.name)})`,
+  );
+  const insertCols = ["time", ...tagCols, ...fieldCols.map((f) => f.name)].map(quoteIdent);
+  await conn.run(
+    `MERGE INTO ${table} AS t USING temp.main.${INCOMING} AS i ON ${on.join(" AND ")}
+     WHEN MATCHED THEN UPDATE SET ${sets.join(", ")}
+     WHEN NOT MATCHED THEN INSERT (${insertCols.join(", ")}) VALUES (${insertCols.map((c) => `i.${c}`).join(", ")})`,
+  );
+  await conn.run(`DROP TABLE temp.main.${INCOMING}`);
+}
+
+function fieldKind(v: FieldValue): ColumnKind {
+  return typeof v === "string" ? "VARCHAR" : Number.isSafeInteger(v) ? "BIGINT" : "DOUBLE";
+}
+
+function sqlType(kind: ColumnKind): string {
+  return kind === "tag" ? "VARCHAR" : kind;
+}
+
+async function markTag(conn: DuckDBConnection, table: string, column: string): Promise<void> {
+  await conn.run(`COMMENT ON COLUMN ${table}.${quoteIdent(column)} IS '${TAG_COMMENT}'`);
+}
+
+/** Case-insensitive lookup, matching DuckDB's identifier rules. */
+function findKey<T>(record: Record<string, T>, column: string): T | undefined {
+  if (column in record) return record[column];
+  const lower = column.toLowerCase();
+  for (const [k, v] of Object.entries(record)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+async function queryMeasurement(conn: DuckDBConnection, q: SeriesQuery): Promise<SeriesPoint[]> {
+  const columns = await tableColumns(conn, q.measurement);
+  if (!columns) return [];
+  const lower = new Map([...columns.keys()].map((k) => [k.toLowerCase(), k]));
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.from !== undefined) {
+    params.push(Math.floor(q.from));
+    where.push(`time >= epoch_ms($${params.length}::BIGINT)`);
+  }
+  if (q.to !== undefined) {
+    params.push(Math.floor(q.to));
+    where.push(`time < epoch_ms($${params.length}::BIGINT)`);
+  }
+  for (const [k, v] of Object.entries(q.tags ?? {})) {
+    const col = lower.get(k.toLowerCase());
+    if (v === "") {
+      if (col) where.push(`${quoteIdent(col)} IS NULL`);
+      continue;
+    }
+    if (!col || columns.get(col) !== "tag") return [];
+    params.push(v);
+    where.push(`${quoteIdent(col)} = $${params.length}`);
+  }
+  const names = [...columns.keys()];
+  const select = ["epoch_ms(time) AS time", ...names.map((k) => `${quoteIdent(k)} AS ${quoteIdent(`c_${k}`)}`)];
+  const rows = await queryRows(
+    conn,
+    `SELECT ${select.join(", ")} FROM ${quoteIdent(q.measurement)}` +
+      (where.length ? ` WHERE ${where.join(" AND ")}` : ""),
+    params,
+  );
+  const points: SeriesPoint[] = rows.map((row) => {
+    const tags: Record<string, string> = {};
+    const fields: Record<string, FieldValue> = {};
+    for (const k of names) {
+      const v = row[`c_${k}`];
+      if (v === null || v === undefined) continue;
+      const kind = columns.get(k);
+      if (kind === "tag") tags[k] = String(v);
+      else fields[k] = kind === "VARCHAR" ? String(v) : Number(v);
+    }
+    return { measurement: q.measurement, tags, fields, time: Number(row.time) };
+  });
+  return points.filter((p) => Object.keys(p.fields).length > 0).sort(comparePoints);
+}
+
+/** The SeriesStore order: time, then the tag set as "k=v,k2=v2" with keys sorted. */
+function comparePoints(a: SeriesPoint, b: SeriesPoint): number {
+  if (a.time !== b.time) return a.time - b.time;
+  const ka = tagSetKey(a.tags);
+  const kb = tagSetKey(b.tags);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function tagSetKey(tags: Record<string, string>): string {
+  return Object.keys(tags)
+    .sort()
+    .map((k) => `${k}=${tags[k]}`)
+    .join(",");
+}

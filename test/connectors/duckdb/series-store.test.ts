@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentContext } from "../../../connectors/context.ts";
+import { queryRows, withDuckDb } from "../../../connectors/duckdb/connection.ts";
+import { createDuckDbSeriesStore } from "../../../connectors/duckdb/series-store.ts";
+import { isLogbenchError } from "../../../connectors/errors.ts";
+import type { SeriesPoint } from "../../../connectors/types.ts";
+import { seriesStoreContract } from "../../contracts/series-store.ts";
+
+let dir: string;
+let n = 0;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "logbench-duckdb-series-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+seriesStoreContract("duckdb file", async () => {
+  const file = join(dir, `contract-${++n}`, "series.duckdb");
+  return {
+    store: createDuckDbSeriesStore({ type: "duckdb", file }, silentContext()),
+    cleanup: async () => {},
+  };
+});
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+const CONNECTION = join(ROOT, "connectors/duckdb/connection.ts");
+
+/** Runs TypeScript in a separate Node process (its own DuckDB file locks), one JSON value per stdout line. */
+function child(code: string): { proc: ChildProcess; lines: AsyncIterable<string>; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<number | null>((done) => proc.on("exit", done));
+  return { proc, lines: createInterface({ input: proc.stdout! }), exited };
+}
+
+describe("DuckDB series store shared with other processes", () => {
+  it("lets another process read the file while the store writes, and it sees only whole writes", async () => {
+    const file = join(dir, "shared", "series.duckdb");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    const batch = (b: number): SeriesPoint[] =>
+      Array.from({ length: 500 }, (_, i) => ({
+        measurement: "requests",
+        tags: { window: "60s", source: "nasa" },
+        fields: { count: 1 },
+        time: Date.UTC(1995, 6, 1) + (b * 500 + i) * 60_000,
+      }));
+    await store.write(batch(0));
+
+    // The reader opens read-only, counts, closes, as `logbench query` and notebook loaders do.
+    const reader = child(`
+      import { withDuckDb, queryRows } from ${JSON.stringify(CONNECTION)};
+      const until = Date.now() + 4000;
+      while (Date.now() < until) {
+        const rows = await withDuckDb(${JSON.stringify(file)}, { readOnly: true }, (c) =>
+          queryRows(c, "select count(*) as n, sum(count) as s from requests"));
+        console.log(JSON.stringify(rows[0]));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    `);
+    const seen: Array<{ n: number; s: number }> = [];
+    const collecting = (async () => {
+      for await (const line of reader.lines) seen.push(JSON.parse(line));
+    })();
+    for (let b = 1; b <= 12; b++) {
+      await store.write(batch(b));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await collecting;
+    expect(await reader.exited).toBe(0);
+
+    expect(seen.length).toBeGreaterThan(3);
+    // Every read saw a whole number of 500-point writes: no half-written transaction is ever visible.
+    expect(seen.every((r) => r.n % 500 === 0 && r.s === r.n)).toBe(true);
+    expect(new Set(seen.map((r) => r.n)).size).toBeGreaterThan(1);
+    const all = await store.query({ measurement: "requests" });
+    expect(all).toHaveLength(13 * 500);
+  });
+
+  it("fails UNAVAILABLE with a clear message when another process keeps the file past the wait", async () => {
+    const file = join(dir, "held", "series.duckdb");
+    await withDuckDb(file, {}, (c) => c.run("create table requests (time TIMESTAMP)"));
+    const holder = child(`
+      import { withDuckDb } from ${JSON.stringify(CONNECTION)};
+      await withDuckDb(${JSON.stringify(file)}, {}, async () => {
+        console.log("holding");
+        await new Promise((r) => setTimeout(r, 3000));
+      });
+    `);
+    const iterator = holder.lines[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toBe("holding");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext(), { lockTimeoutMs: 400 });
+    const started = Date.now();
+    const err = await store.write([{ measurement: "requests", tags: {}, fields: { count: 1 }, time: 0 }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(isLogbenchError(err, "UNAVAILABLE")).toBe(true);
+    expect((err as Error).message).toContain(file);
+    expect((err as Error).message).toMatch(/another process/);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
+    expect(await holder.exited).toBe(0);
+    // Once the other process is gone, the same write goes through.
+    await store.write([{ measurement: "requests", tags: {}, fields: { count: 1 }, time: 0 }]);
+    expect(await store.query({ measurement: "requests" })).toEqual([
+      { measurement: "requests", tags: {}, fields: { count: 1 }, time: 0 },
+    ]);
+  });
+
+  it("keeps one readable table per measurement: time as TIMESTAMP, tags as VARCHAR, integer fields as BIGINT", async () => {
+    const file = join(dir, "layout", "series.duckdb");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    await store.write([{ measurement: "requests", tags: { window: "60s" }, fields: { count: 3 }, time: 60_000 }]);
+    await store.write([
+      { measurement: "requests", tags: { window: "60s", source: "s" }, fields: { ratio: 0.5 }, time: 120_000 },
+    ]);
+    const rows = await withDuckDb(file, { readOnly: true }, (c) =>
+      queryRows(c, "select column_name, data_type from duckdb_columns() where table_name = 'requests' order by 1"),
+    );
+    expect(rows).toEqual([
+      { column_name: "count", data_type: "BIGINT" },
+      { column_name: "ratio", data_type: "DOUBLE" },
+      { column_name: "source", data_type: "VARCHAR" },
+      { column_name: "time", data_type: "TIMESTAMP" },
+      { column_name: "window", data_type: "VARCHAR" },
+    ]);
+    const data = await withDuckDb(file, { readOnly: true }, (c) =>
+      queryRows(c, "select strftime(time, '%H:%M') as t, count, source from requests order by time"),
+    );
+    expect(data).toEqual([
+      { t: "00:01", count: 3, source: null },
+      { t: "00:02", count: null, source: "s" },
+    ]);
+    // A fractional value for an integer field widens the column instead of failing the write.
+    await store.write([{ measurement: "requests", tags: { window: "60s" }, fields: { count: 2.5 }, time: 60_000 }]);
+    const widened = await store.query({ measurement: "requests", to: 100_000 });
+    expect(widened).toEqual([
+      { measurement: "requests", tags: { window: "60s" }, fields: { count: 2.5 }, time: 60_000 },
+    ]);
+  });
+});
