@@ -1,0 +1,230 @@
+/**
+ * The aggregate consumer group: LogEvents → event-time windows → SeriesStore, idempotently.
+ *
+ * Every flush writes the windows that changed (their points carry the window start and deterministic tags, so a
+ * rewrite overwrites), then commits, per partition, the lowest offset of any still-open window together with a
+ * checkpoint {c: next offset processed, w: watermark} in the commit metadata. A restart re-reads from that offset
+ * and so rebuilds every open window completely; with the watermark restored, events before `c` whose windows had
+ * already closed are recognised as accounted for and skipped, so nothing is counted twice.
+ */
+import type { Context } from "../../connectors/context.ts";
+import { isLogbenchError } from "../../connectors/errors.ts";
+import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
+import type { Config } from "../config/schema.ts";
+import { sleep } from "../ingest/source.ts";
+import type { LogEvent } from "../model/log-event.ts";
+import type { WindowSummary } from "../model/window.ts";
+import { PartitionWindows, summarize, type WindowState, windowPoints } from "./window-state.ts";
+
+interface PartitionState {
+  windows: PartitionWindows;
+  /** Next offset to process. */
+  next: number;
+  /** Offsets below this were processed before the restart. */
+  replayUntil: number;
+  lock: Promise<void>;
+}
+
+interface Checkpoint {
+  c: number;
+  w: number | null;
+}
+
+/** Window starts kept for the live API. */
+const RECENT_WINDOWS = 120;
+
+export interface AggregateStageDeps {
+  bus: Bus;
+  series: SeriesStore;
+  topic: string;
+  config: Config["aggregator"];
+  ctx: Context;
+}
+
+export class AggregateStage {
+  private subscription: Subscription | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly partitions = new Map<number, PartitionState>();
+  /** window start → (partition:source → state), for the live API. */
+  private readonly recent = new Map<number, Map<string, { partition: number; state: WindowState }>>();
+  private readonly decoder = new TextDecoder();
+  private readonly listeners = new Set<(windows: WindowSummary[]) => void>();
+
+  constructor(private readonly deps: AggregateStageDeps) {
+    const m = deps.ctx.metrics;
+    m.describe("logbench_aggregate_received_total", "counter", "Events read from the bus by the aggregator");
+    m.describe("logbench_aggregate_sent_total", "counter", "Series points written");
+    m.describe("logbench_aggregate_late_total", "counter", "Events too late for their window (kept in the archive)");
+    m.describe("logbench_aggregate_errors_total", "counter", "Series write failures, by code");
+    m.describe("logbench_aggregate_watermark_ms", "gauge", "Event-time watermark per partition");
+  }
+
+  async start(): Promise<Subscription> {
+    const { bus, topic, config } = this.deps;
+    this.subscription = await bus.subscribe({
+      topic,
+      group: config.group,
+      onAssigned: async (assigned) => this.onAssigned(assigned),
+      onBatch: (partition, messages) => this.withLock(partition, async () => this.onBatch(partition, messages)),
+      onRevoked: async (partitions) => {
+        await Promise.all(partitions.map((p) => this.withLock(p, () => this.flush(p))));
+        for (const p of partitions) this.partitions.delete(p);
+      },
+    });
+    this.timer = setInterval(() => {
+      for (const p of this.partitions.keys())
+        this.withLock(p, () => this.flush(p)).catch((err) =>
+          this.deps.ctx.logger.error("Writing windows failed; they stay in memory and the offset is not committed.", {
+            partition: p,
+            err,
+          }),
+        );
+    }, config.flushInterval);
+    return this.subscription;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.subscription?.stop();
+  }
+
+  /** The newest windows first, merged over this daemon's partitions and sources. */
+  windows(limit = 30): WindowSummary[] {
+    const { window, topK } = this.deps.config;
+    return [...this.recent.keys()]
+      .sort((a, b) => b - a)
+      .slice(0, limit)
+      .map((start) => {
+        const members = [...this.recent.get(start)!.values()];
+        const closed = members.every(({ partition, state }) => this.partitions.get(partition)?.windows.isClosed(state.end) ?? true);
+        return summarize(
+          members.map((m) => m.state),
+          window,
+          topK,
+          closed,
+        );
+      });
+  }
+
+  /** Called after every flush that wrote something (the SSE stream listens). */
+  onFlush(listener: (windows: WindowSummary[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
+    const { window, lateness, topK } = this.deps.config;
+    for (const { partition, committed } of assigned) {
+      const windows = new PartitionWindows({ windowMs: window, latenessMs: lateness, topK });
+      const checkpoint = parseCheckpoint(committed?.metadata ?? null);
+      // States from an earlier assignment of this partition are rebuilt from the bus; stop showing them.
+      for (const members of this.recent.values())
+        for (const [key, m] of members) if (m.partition === partition) members.delete(key);
+      if (checkpoint?.w !== null && checkpoint?.w !== undefined) windows.watermark = checkpoint.w;
+      this.partitions.set(partition, {
+        windows,
+        next: committed?.offset ?? 0,
+        replayUntil: checkpoint?.c ?? 0,
+        lock: this.partitions.get(partition)?.lock ?? Promise.resolve(),
+      });
+    }
+  }
+
+  private onBatch(partition: number, messages: BusMessage[]): void {
+    const st = this.state(partition);
+    let late = 0;
+    for (const msg of messages) {
+      const event = JSON.parse(this.decoder.decode(msg.value)) as LogEvent;
+      if (st.windows.add(event, msg.offset)) this.remember(partition, st.windows, event);
+      else if (msg.offset >= st.replayUntil) late++;
+      st.next = msg.offset + 1;
+    }
+    const labels = { topic: this.deps.topic };
+    this.deps.ctx.metrics.inc("logbench_aggregate_received_total", labels, messages.length);
+    if (late) this.deps.ctx.metrics.inc("logbench_aggregate_late_total", labels, late);
+  }
+
+  private remember(partition: number, windows: PartitionWindows, event: LogEvent): void {
+    const start = windows.windowStart(event.ts);
+    let members = this.recent.get(start);
+    if (!members) {
+      members = new Map();
+      this.recent.set(start, members);
+      if (this.recent.size > RECENT_WINDOWS) {
+        const oldest = Math.min(...this.recent.keys());
+        this.recent.delete(oldest);
+      }
+    }
+    const key = `${partition}\u0000${event.source}`;
+    if (!members.has(key)) members.set(key, { partition, state: windows.open.get(`${event.source}\u0000${start}`)! });
+  }
+
+  private async flush(partition: number): Promise<void> {
+    const st = this.partitions.get(partition);
+    if (!st) return;
+    const { series, config, ctx } = this.deps;
+    const { changed } = st.windows.drain();
+    if (changed.length) {
+      const points = changed.flatMap((s) => windowPoints(s, partition, config.window, config.topK));
+      await this.retrying(() => series.write(points));
+      for (const s of changed) s.dirty = false;
+      ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, points.length);
+    }
+    if (st.next === 0) return;
+    const checkpoint: Checkpoint = { c: st.next, w: Number.isFinite(st.windows.watermark) ? st.windows.watermark : null };
+    await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
+    if (checkpoint.w !== null) ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
+    if (changed.length) {
+      const windows = this.windows();
+      for (const l of this.listeners) l(windows);
+    }
+  }
+
+  private state(partition: number): PartitionState {
+    let st = this.partitions.get(partition);
+    if (!st) {
+      const { window, lateness, topK } = this.deps.config;
+      st = {
+        windows: new PartitionWindows({ windowMs: window, latenessMs: lateness, topK }),
+        next: 0,
+        replayUntil: 0,
+        lock: Promise.resolve(),
+      };
+      this.partitions.set(partition, st);
+    }
+    return st;
+  }
+
+  private withLock(partition: number, fn: () => Promise<void> | void): Promise<void> {
+    const st = this.state(partition);
+    const run = st.lock.then(fn);
+    st.lock = run.catch(() => {});
+    return run;
+  }
+
+  private async retrying(fn: () => Promise<void>): Promise<void> {
+    const { ctx } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = isLogbenchError(err) ? err.code : "INTERNAL";
+        ctx.metrics.inc("logbench_aggregate_errors_total", { code });
+        if (!isLogbenchError(err) || !err.retryable || ctx.signal.aborted) throw err;
+        const wait = err.retryAfterMs ?? Math.min(30_000, 250 * 2 ** attempt);
+        ctx.logger.warn("Series store failed; retrying.", { code, waitMs: wait });
+        await sleep(wait, ctx.signal);
+      }
+    }
+  }
+}
+
+function parseCheckpoint(metadata: string | null): Checkpoint | null {
+  if (!metadata) return null;
+  try {
+    const parsed = JSON.parse(metadata) as Checkpoint;
+    return typeof parsed.c === "number" ? parsed : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Encodes LogEvents as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
+ * its bytes handed to the ArchiveStore, so HDFS and local archives share one path).
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { LogEvent } from "../model/log-event.ts";
+
+const COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
+  protocol VARCHAR, status INTEGER, bytes BIGINT, referrer VARCHAR, agent VARCHAR, source VARCHAR, raw VARCHAR`;
+
+export type Compression = "zstd" | "snappy" | "gzip" | "uncompressed";
+
+export class ParquetEncoder {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly dir: string,
+  ) {}
+
+  static async create(): Promise<ParquetEncoder> {
+    const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+    const conn = await instance.connect();
+    const dir = await mkdtemp(join(tmpdir(), "logbench-parquet-"));
+    return new ParquetEncoder(instance, conn, dir);
+  }
+
+  private seq = 0;
+
+  async encode(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
+    const table = `batch_${++this.seq}`;
+    const file = join(this.dir, `${table}.parquet`);
+    await this.conn.run(`CREATE TEMP TABLE ${table} (${COLUMNS})`);
+    try {
+      const appender = await this.conn.createAppender(table, "temp");
+      for (const e of events) {
+        appender.appendBigInt(BigInt(e.ts));
+        str(appender, e.host);
+        str(appender, e.ident);
+        str(appender, e.user);
+        str(appender, e.method);
+        str(appender, e.path);
+        str(appender, e.query);
+        str(appender, e.protocol);
+        if (e.status === null) appender.appendNull();
+        else appender.appendInteger(e.status);
+        if (e.bytes === null) appender.appendNull();
+        else appender.appendBigInt(BigInt(e.bytes));
+        str(appender, e.referrer);
+        str(appender, e.agent);
+        appender.appendVarchar(e.source);
+        str(appender, e.raw ?? null);
+        appender.endRow();
+      }
+      appender.closeSync();
+      await this.conn.run(`COPY ${table} TO '${file}' (FORMAT parquet, COMPRESSION ${compression})`);
+      return new Uint8Array(await readFile(file));
+    } finally {
+      await this.conn.run(`DROP TABLE IF EXISTS temp.${table}`);
+      await rm(file, { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function str(appender: { appendNull(): void; appendVarchar(v: string): void }, value: string | null): void {
+  if (value === null) appender.appendNull();
+  else appender.appendVarchar(value);
+}

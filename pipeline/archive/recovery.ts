@@ -1,0 +1,76 @@
+/**
+ * What a restarted archiver trusts: the archive itself. For one partition, finish the renames of the newest
+ * write-ahead-log entry, delete temporary files no entry will ever rename, and return the offset to resume
+ * from. Without a log (an archive written by another tool, or a log someone removed), the highest offset in
+ * the partition's file names is used.
+ */
+import type { Logger } from "../../connectors/context.ts";
+import { isLogbenchError } from "../../connectors/errors.ts";
+import type { ArchiveStore, FileStatus } from "../../connectors/types.ts";
+import { parsePartName, tmpDir, walDir } from "./layout.ts";
+
+interface WalEntry {
+  partition: number;
+  first: number;
+  last: number;
+  files: Array<{ tmp: string; final: string }>;
+}
+
+export async function recoverPartition(
+  store: ArchiveStore,
+  topic: string,
+  partition: number,
+  logger: Logger,
+): Promise<number> {
+  const wal = await listOrEmpty(store, walDir(topic, partition));
+  const entries = wal.filter((f) => /^\d+\.json$/.test(f.name)).sort((a, b) => parseInt(b.name, 10) - parseInt(a.name, 10));
+  let resume = 0;
+  const newest = entries[0];
+  if (newest) {
+    const entry = JSON.parse(new TextDecoder().decode(await store.open(newest.path))) as WalEntry;
+    for (const f of entry.files) {
+      if (await store.status(f.final)) continue;
+      if (!(await store.rename(f.tmp, f.final))) {
+        logger.error("An archive file listed in the archive log is missing; its records are lost from the archive.", {
+          file: f.final,
+        });
+      }
+    }
+    resume = entry.last + 1;
+  } else {
+    resume = (await highestArchivedOffset(store, topic, partition)) + 1;
+  }
+  // Temporary files of this partition that no committed entry renamed are from an interrupted roll.
+  for (const f of await listOrEmpty(store, tmpDir(topic))) {
+    const part = parsePartName(f.name);
+    if (part && part.partition === partition) await store.delete(f.path);
+  }
+  for (const f of wal) if (f.name.endsWith(".tmp")) await store.delete(f.path);
+  if (resume > 0) logger.info("Archive resumes after what it already holds.", { topic, partition, offset: resume });
+  return resume;
+}
+
+/** Highest last offset in the partition's archive file names, -1 when there is none. */
+export async function highestArchivedOffset(store: ArchiveStore, topic: string, partition: number): Promise<number> {
+  let highest = -1;
+  for (const day of await listOrEmpty(store, topic)) {
+    if (day.type !== "DIRECTORY" || !day.name.startsWith("dt=")) continue;
+    for (const hour of await listOrEmpty(store, day.path)) {
+      if (hour.type !== "DIRECTORY") continue;
+      for (const file of await listOrEmpty(store, hour.path)) {
+        const part = parsePartName(file.name);
+        if (part && part.partition === partition && part.last > highest && file.name.endsWith(".parquet")) highest = part.last;
+      }
+    }
+  }
+  return highest;
+}
+
+async function listOrEmpty(store: ArchiveStore, path: string): Promise<FileStatus[]> {
+  try {
+    return await store.list(path);
+  } catch (err) {
+    if (isLogbenchError(err, "NOT_FOUND")) return [];
+    throw err;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The archive consumer group: LogEvents from the bus → time-bucketed Parquet in the ArchiveStore, exactly once.
+ *
+ * Each partition buffers its records by (dt, hour) bucket. A roll (on size, record count, age, idle partition,
+ * revoke or stop) writes every bucket to a temporary file, then commits the roll by creating a write-ahead-log
+ * entry (temp + atomic rename) that lists the renames, then renames each file into place. A restart finishes
+ * the renames of the newest log entry, deletes leftover temporary files, and resumes from the newest entry's last
+ * offset + 1 — whatever the group's committed offset says. File names carry partition and offset range.
+ */
+import type { Context } from "../../connectors/context.ts";
+import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
+import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
+import type { Config } from "../config/schema.ts";
+import type { LogEvent } from "../model/log-event.ts";
+import { sleep } from "../ingest/source.ts";
+import { bucketKey, bucketOf, finalPath, tmpPath, walDir } from "./layout.ts";
+import { type Compression, ParquetEncoder } from "./parquet.ts";
+import { recoverPartition } from "./recovery.ts";
+
+interface Buffer {
+  buckets: Map<string, { events: LogEvent[]; first: number; last: number }>;
+  first: number;
+  last: number;
+  records: number;
+  bytes: number;
+  openedAt: number;
+  lastRecordAt: number;
+  /** Offsets below this are archived already. */
+  resumeFrom: number;
+  /** Serialises batches, timer rolls and revokes of one partition. */
+  lock: Promise<void>;
+}
+
+export interface ArchiveStageDeps {
+  bus: Bus;
+  store: ArchiveStore;
+  topic: string;
+  config: Config["archiver"];
+  ctx: Context;
+}
+
+export class ArchiveStage {
+  private subscription: Subscription | null = null;
+  private encoder: ParquetEncoder | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly buffers = new Map<number, Buffer>();
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly deps: ArchiveStageDeps) {
+    const m = deps.ctx.metrics;
+    m.describe("logbench_archive_received_total", "counter", "Records read from the bus by the archiver");
+    m.describe("logbench_archive_sent_total", "counter", "Records written to archive files");
+    m.describe("logbench_archive_files_total", "counter", "Archive files committed");
+    m.describe("logbench_archive_bytes_total", "counter", "Parquet bytes written");
+    m.describe("logbench_archive_errors_total", "counter", "Archive write failures, by code");
+    m.describe("logbench_archive_discarded_total", "counter", "Records skipped as already archived");
+  }
+
+  async start(): Promise<Subscription> {
+    this.encoder = await ParquetEncoder.create();
+    const { bus, topic, config } = this.deps;
+    this.subscription = await bus.subscribe({
+      topic,
+      group: config.group,
+      onAssigned: (assigned) => this.onAssigned(assigned),
+      onBatch: (partition, messages) => this.withLock(partition, () => this.onBatch(partition, messages)),
+      onRevoked: async (partitions) => {
+        await Promise.all(partitions.map((p) => this.withLock(p, () => this.roll(p, "revoke"))));
+        for (const p of partitions) this.buffers.delete(p);
+      },
+    });
+    const tick = Math.max(100, Math.min(config.roll.idle, config.roll.interval) / 4);
+    this.timer = setInterval(() => this.checkTimers(), tick);
+    return this.subscription;
+  }
+
+  /** Rolls every buffer (durable), leaves the group. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.subscription?.stop();
+    await this.encoder?.close();
+  }
+
+  /** Records buffered and not yet archived, for /api/status. */
+  buffered(): number {
+    let n = 0;
+    for (const b of this.buffers.values()) n += b.records;
+    return n;
+  }
+
+  private async onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
+    for (const { partition, committed } of assigned) {
+      const resume = await this.retrying(`recovering partition ${partition}`, () =>
+        recoverPartition(this.deps.store, this.deps.topic, partition, this.deps.ctx.logger),
+      );
+      this.buffers.set(partition, emptyBuffer(resume));
+      if (resume > (committed?.offset ?? 0)) this.subscription?.seek(partition, resume);
+    }
+  }
+
+  private async onBatch(partition: number, messages: BusMessage[]): Promise<void> {
+    let buf = this.buffers.get(partition);
+    if (!buf) {
+      buf = emptyBuffer(0);
+      this.buffers.set(partition, buf);
+    }
+    const m = this.deps.ctx.metrics;
+    const labels = { topic: this.deps.topic };
+    let skipped = 0;
+    for (const msg of messages) {
+      if (msg.offset < buf.resumeFrom) {
+        skipped++;
+        continue;
+      }
+      const event = JSON.parse(this.decoder.decode(msg.value)) as LogEvent;
+      const key = bucketKey(bucketOf(event.ts));
+      let bucket = buf.buckets.get(key);
+      if (!bucket) {
+        bucket = { events: [], first: msg.offset, last: msg.offset };
+        buf.buckets.set(key, bucket);
+      }
+      bucket.events.push(event);
+      bucket.last = msg.offset;
+      if (buf.records === 0) {
+        buf.first = msg.offset;
+        buf.openedAt = Date.now();
+      }
+      buf.last = msg.offset;
+      buf.records++;
+      buf.bytes += msg.value.length;
+    }
+    buf.lastRecordAt = Date.now();
+    m.inc("logbench_archive_received_total", labels, messages.length);
+    if (skipped) m.inc("logbench_archive_discarded_total", labels, skipped);
+    const roll = this.deps.config.roll;
+    if (buf.records >= roll.records) await this.roll(partition, "records");
+    else if (buf.bytes >= roll.size) await this.roll(partition, "size");
+  }
+
+  private checkTimers(): void {
+    const now = Date.now();
+    const { idle, interval } = this.deps.config.roll;
+    for (const [partition, buf] of this.buffers) {
+      if (buf.records === 0) continue;
+      const why = now - buf.lastRecordAt >= idle ? "idle" : now - buf.openedAt >= interval ? "interval" : null;
+      if (why)
+        this.withLock(partition, () => this.roll(partition, why)).catch((err) =>
+          this.deps.ctx.logger.error("Rolling an archive file failed; the records stay buffered.", { partition, err }),
+        );
+    }
+  }
+
+  private async roll(partition: number, reason: string): Promise<void> {
+    const buf = this.buffers.get(partition);
+    if (!buf || buf.records === 0) return;
+    const { store, topic, config, ctx } = this.deps;
+    const files: Array<{ tmp: string; final: string; records: number }> = [];
+    let bytes = 0;
+    for (const [bucket, b] of buf.buckets) {
+      const data = await this.encoder!.encode(b.events, config.compression as Compression);
+      const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
+      await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
+      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.events.length });
+      bytes += data.length;
+    }
+    // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
+    const entry = { partition, first: buf.first, last: buf.last, files: files.map(({ tmp, final }) => ({ tmp, final })) };
+    const wal = `${walDir(topic, partition)}/${buf.last}.json`;
+    await this.retrying("writing the archive log entry", async () => {
+      await store.create(`${wal}.tmp`, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
+      if (!(await store.rename(`${wal}.tmp`, wal)) && !(await store.status(wal)))
+        throw new LogbenchError("INTERNAL", `renaming ${wal}.tmp: source vanished`);
+    });
+    for (const f of files) {
+      await this.retrying("renaming an archive file into place", async () => {
+        if (!(await store.rename(f.tmp, f.final)) && !(await store.status(f.final)))
+          throw new LogbenchError("INTERNAL", `renaming ${f.tmp}: neither it nor ${f.final} exists`);
+      });
+    }
+    await this.pruneWal(partition, buf.last);
+    const labels = { topic };
+    ctx.metrics.inc("logbench_archive_sent_total", labels, buf.records);
+    ctx.metrics.inc("logbench_archive_files_total", labels, files.length);
+    ctx.metrics.inc("logbench_archive_bytes_total", labels, bytes);
+    ctx.logger.debug("Rolled archive files.", { partition, reason, files: files.length, records: buf.records });
+    const next = buf.last + 1;
+    this.buffers.set(partition, emptyBuffer(next));
+    // The group commit only feeds lag metrics and other tools: the log above is what a restart trusts.
+    await this.subscription?.commit(partition, next).catch((err) =>
+      ctx.logger.warn("Committing the archive offset failed; the archive log still has it.", { partition, err }),
+    );
+  }
+
+  private async pruneWal(partition: number, keep: number): Promise<void> {
+    const dir = walDir(this.deps.topic, partition);
+    const entries = await this.deps.store.list(dir);
+    for (const e of entries) {
+      const n = Number.parseInt(e.name, 10);
+      if (e.name.endsWith(".json") && n < keep) await this.deps.store.delete(`${dir}/${e.name}`);
+    }
+  }
+
+  private withLock(partition: number, fn: () => Promise<void>): Promise<void> {
+    let buf = this.buffers.get(partition);
+    if (!buf) {
+      buf = emptyBuffer(0);
+      this.buffers.set(partition, buf);
+    }
+    const run = buf.lock.then(fn);
+    buf.lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Retries retryable failures with backoff for as long as the daemon runs; others are thrown. */
+  private async retrying<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    const { ctx } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = isLogbenchError(err) ? err.code : "INTERNAL";
+        ctx.metrics.inc("logbench_archive_errors_total", { code });
+        if (!isLogbenchError(err) || !err.retryable || ctx.signal.aborted) throw err;
+        const wait = err.retryAfterMs ?? Math.min(30_000, 250 * 2 ** attempt);
+        ctx.logger.warn(`Archive store failed while ${doing}; retrying.`, { code, waitMs: wait });
+        await sleep(wait, ctx.signal);
+      }
+    }
+  }
+}
+
+function emptyBuffer(resumeFrom: number): Buffer {
+  return {
+    buckets: new Map(),
+    first: -1,
+    last: -1,
+    records: 0,
+    bytes: 0,
+    openedAt: 0,
+    lastRecordAt: 0,
+    resumeFrom,
+    lock: Promise.resolve(),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * CLI entry: `logbench <command> …`. The only place that touches process signals and exit codes:
+ * 0 ok, 1 runtime failure, 2 bad usage or bad config.
+ */
+import { isLogbenchError } from "../../connectors/errors.ts";
+import { daemonCommand, startCommand } from "./daemon-command.ts";
+import { doctorCommand } from "./doctor-command.ts";
+import { type CliIo, type Command, EXIT } from "./io.ts";
+import { parseCommand } from "./parse-command.ts";
+import { queryCommand } from "./query-command.ts";
+import { replayCommand } from "./replay-command.ts";
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  start: { run: startCommand, summary: "Embedded default: daemon on config/local.yaml + notebooks on localhost" },
+  daemon: { run: daemonCommand, summary: "Run the pipeline daemon headless (--config FILE)" },
+  replay: { run: replayCommand, summary: "Publish a log file to the bus (--format, --speed)" },
+  query: { run: queryCommand, summary: 'DuckDB SQL over events, dead_letters and the series ("select …")' },
+  parse: { run: parseCommand, summary: "Parse log lines to LogEvent JSON, dead letters aside" },
+  doctor: { run: doctorCommand, summary: "Check that every configured server answers" },
+};
+
+export const USAGE = `logbench — web-server log analytics: ingest → bus → archive + windowed series, with notebooks
+
+Usage: logbench <command> [options]      (logbench <command> --help for its options)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join("\n")}
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+Docs: README.md, docs/architecture.md; config fields: pipeline/config/schema.ts, config/*.yaml`;
+
+export async function main(argv: string[], io?: Partial<CliIo>): Promise<number> {
+  const controller = new AbortController();
+  const full: CliIo = {
+    stdin: io?.stdin ?? process.stdin,
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+    cwd: io?.cwd ?? process.cwd(),
+    signal: io?.signal ?? controller.signal,
+  };
+  const [name, ...args] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    full.stdout.write(`${USAGE}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === "--version") {
+    full.stdout.write("logbench 0.1.0\n");
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    full.stderr.write(`logbench: unknown command "${name}"\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const onSignal = () => controller.abort();
+  if (!io?.signal) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  try {
+    return await command.run(args, full);
+  } catch (err) {
+    if (isLogbenchError(err) && (err.code === "CONFIG" || err.code === "USAGE")) {
+      full.stderr.write(`logbench ${name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    full.stderr.write(`logbench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.failure;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

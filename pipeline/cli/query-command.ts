@@ -1,0 +1,60 @@
+/** `logbench query "SQL" [--config FILE] [--format table|csv|json]` */
+import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
+import { defaultConfigPath, loadConfig } from "../config/load.ts";
+import { runSql } from "../query/catalog.ts";
+import { formatRows, type OutputFormat } from "../query/format.ts";
+import { parseOptions } from "./args.ts";
+import { type CliIo, EXIT } from "./io.ts";
+
+const HELP = `Usage: logbench query "SQL" [--config FILE] [--format table|csv|json]
+
+DuckDB SQL over what the daemon of the config (default config/local.yaml) has written:
+  events                 archived LogEvents: ts (epoch ms), host, ident, user, method, path, query, protocol,
+                         status, bytes, referrer, agent, source
+  dead_letters           at, source, file, line, "offset", reason, raw, rawBase64
+  requests               time (window start, epoch ms), window, source, partition, count, bytes,
+                         status_4xx, status_5xx, unique_hosts
+  requests_by_method     time, window, source, partition, method, count
+  requests_by_status     time, window, source, partition, status, count
+  top_paths, top_hosts   time, window, source, partition, rank, value, count
+Series rows are per partition: sum(count) … group by time for totals.
+
+Examples:
+  logbench query "select count(*) from events"
+  logbench query "select status, count(*) n from events group by all order by n desc" --format csv
+  logbench query "select epoch_ms(time) minute, sum(count) from requests group by all order by 1"
+`;
+
+export async function queryCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseOptions(
+    args,
+    {
+      config: { type: "string" },
+      format: { type: "string", default: "table" },
+      help: { type: "boolean", short: "h" },
+    },
+    true,
+  );
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const sql = positionals.join(" ").trim();
+  if (!sql) {
+    io.stderr.write(`logbench query: give the SQL as an argument\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (!["table", "csv", "json"].includes(values.format)) {
+    io.stderr.write(`logbench query: --format: expected table, csv or json, got "${values.format}"\n`);
+    return EXIT.usage;
+  }
+  const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
+  const ctx = {
+    logger: createLogger({ level: "warn", write: (l) => io.stderr.write(l) }),
+    metrics: new MetricsRegistry(),
+    signal: io.signal,
+  };
+  const rows = await runSql(config, ctx, sql);
+  io.stdout.write(formatRows(rows, values.format as OutputFormat));
+  return EXIT.ok;
+}

@@ -1,0 +1,112 @@
+/**
+ * The pipeline daemon: sources → bus → archive and aggregate consumer groups, plus the HTTP API.
+ * Shutdown (signal abort): sources stop at a batch boundary, then both stages roll/flush what they hold and
+ * commit, then the API and connectors close. A stage that fails ends the daemon (a supervisor restarts it;
+ * nothing is lost because nothing uncommitted is trusted).
+ */
+import type { Logger } from "../connectors/context.ts";
+import { MetricsRegistry } from "../connectors/context.ts";
+import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
+import { AggregateStage } from "./aggregate/stage.ts";
+import { type ApiServer, startApi } from "./api/server.ts";
+import { ArchiveStage } from "./archive/stage.ts";
+import type { Config } from "./config/schema.ts";
+import { Publisher } from "./ingest/publisher.ts";
+import { createSource } from "./ingest/registry.ts";
+
+export interface DaemonHandle {
+  /** API base URL, when the API is enabled. */
+  apiUrl: string | null;
+  metrics: MetricsRegistry;
+  /** Settles when the daemon has stopped: resolves after a clean drain, rejects when a stage failed. */
+  done: Promise<void>;
+  /** Resolves once every source has finished (replays done; spool folders never finish). */
+  sourcesDone: Promise<void>;
+}
+
+export async function startDaemon(
+  config: Config,
+  options: { logger: Logger; signal: AbortSignal },
+): Promise<DaemonHandle> {
+  const { logger } = options;
+  const metrics = new MetricsRegistry();
+  // Sources stop on the outer signal or when a stage fails; stages drain after sources stopped.
+  const stop = new AbortController();
+  options.signal.addEventListener("abort", () => stop.abort(), { once: true });
+  const ctx = { logger, metrics, signal: stop.signal };
+
+  const bus = createBus(config.bus, ctx);
+  const archive = createArchiveStore(config.archive, ctx);
+  const series = createSeriesStore(config.series, ctx);
+  const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
+  const problems: string[] = [];
+
+  const archiver = config.archiver.enabled
+    ? new ArchiveStage({ bus, store: archive, topic: config.topic, config: config.archiver, ctx })
+    : null;
+  const aggregator = config.aggregator.enabled
+    ? new AggregateStage({ bus, series, topic: config.topic, config: config.aggregator, ctx })
+    : null;
+  const subscriptions = await Promise.all([archiver?.start(), aggregator?.start()]);
+  let failure: unknown = null;
+  subscriptions.forEach((sub, i) => {
+    sub?.done.catch((err) => {
+      const stage = i === 0 ? "archive" : "aggregate";
+      problems.push(`${stage}: ${(err as Error).message}`);
+      logger.error(`The ${stage} stage stopped on an error; the daemon shuts down.`, { err });
+      failure ??= err;
+      stop.abort();
+    });
+  });
+
+  let api: ApiServer | null = null;
+  if (config.api.enabled) {
+    api = await startApi({
+      host: config.api.host,
+      port: config.api.port,
+      token: config.api.token,
+      bus,
+      topics,
+      groups: [config.archiver.group, config.aggregator.group],
+      archive,
+      metrics,
+      logger,
+      windows: () => aggregator?.windows() ?? [],
+      onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
+      health: () => ({ ok: problems.length === 0, problems }),
+    });
+    logger.info("API listening.", { url: api.url });
+  }
+
+  const publisher = new Publisher(bus, topics, ctx);
+  const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
+  const sourcesDone = Promise.all(
+    config.sources.map((sc) =>
+      createSource(sc, runtime)
+        .run()
+        .catch((err) => {
+          problems.push(`source ${sc.name}: ${(err as Error).message}`);
+          logger.error("A source stopped on an error; its position is kept for the next start.", {
+            source: sc.name,
+            err,
+          });
+        }),
+    ),
+  ).then(() => undefined);
+
+  const done = (async () => {
+    await new Promise<void>((resolve) => {
+      if (stop.signal.aborted) resolve();
+      else stop.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    logger.info("Draining: sources stop, stages write what they hold.");
+    await sourcesDone;
+    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await api?.close();
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    if (failure) throw failure;
+    logger.info("Stopped cleanly.");
+  })();
+
+  return { apiUrl: api?.url ?? null, metrics, done, sourcesDone };
+}

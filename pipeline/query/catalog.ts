@@ -1,0 +1,158 @@
+/**
+ * The SQL catalog behind `logbench query` and the notebooks' data loaders: an in-memory DuckDB with
+ *   events        the archived LogEvents (Parquet; an HDFS archive is mirrored to a local cache first)
+ *   dead_letters  every dead letter on the bus (raw line, source, file, line, offset, reason)
+ *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
+ *                 the series: columns time (epoch ms, the window start) + tags + fields
+ * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP.
+ */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { localRootOf, syncArchive } from "../../connectors/archive-sync.ts";
+import type { Context } from "../../connectors/context.ts";
+import { type DuckDBConnection, queryRows, quoteIdent, withDuckDb } from "../../connectors/duckdb/connection.ts";
+import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
+import type { Config } from "../config/schema.ts";
+import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
+import { MEASUREMENTS } from "../model/window.ts";
+
+const EVENT_TYPES: Record<(typeof LOG_EVENT_COLUMNS)[number], string> = {
+  ts: "BIGINT",
+  host: "VARCHAR",
+  ident: "VARCHAR",
+  user: "VARCHAR",
+  method: "VARCHAR",
+  path: "VARCHAR",
+  query: "VARCHAR",
+  protocol: "VARCHAR",
+  status: "INTEGER",
+  bytes: "BIGINT",
+  referrer: "VARCHAR",
+  agent: "VARCHAR",
+  source: "VARCHAR",
+};
+
+const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARCHAR", "line": "BIGINT", "offset": "BIGINT",
+  "reason": "VARCHAR", "raw": "VARCHAR", "rawBase64": "VARCHAR"}`;
+
+export interface CatalogOptions {
+  /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
+  tables?: Array<"events" | "dead_letters" | "series">;
+}
+
+/** Open the catalog, run `fn`, clean up. */
+export async function withCatalog<T>(
+  config: Config,
+  ctx: Context,
+  fn: (conn: DuckDBConnection) => Promise<T>,
+  options: CatalogOptions = {},
+): Promise<T> {
+  const want = new Set(options.tables ?? ["events", "dead_letters", "series"]);
+  const scratch = await mkdtemp(join(tmpdir(), "logbench-query-"));
+  try {
+    return await withDuckDb(":memory:", {}, async (conn) => {
+      if (want.has("events")) await loadEvents(conn, config, ctx);
+      if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
+      if (want.has("series")) await loadSeries(conn, config, ctx, scratch);
+      return fn(conn);
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Tables a SQL text mentions, so `select count(*) from events` does not read the whole bus. */
+export function tablesIn(sql: string): NonNullable<CatalogOptions["tables"]> {
+  const lower = sql.toLowerCase();
+  const out: NonNullable<CatalogOptions["tables"]> = [];
+  if (/\bevents\b/.test(lower)) out.push("events");
+  if (/\bdead_letters\b/.test(lower)) out.push("dead_letters");
+  if (Object.values(MEASUREMENTS).some((m) => new RegExp(`\\b${m}\\b`).test(lower))) out.push("series");
+  return out.length ? out : ["events", "dead_letters", "series"];
+}
+
+export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
+  return withCatalog(config, ctx, (conn) => queryRows(conn, sql), { tables: tablesIn(sql) });
+}
+
+async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const store = createArchiveStore(config.archive, ctx);
+  try {
+    let root = localRootOf(store);
+    if (!root) {
+      root = join(config.stateDir, "archive-cache");
+      await syncArchive(store, config.topic, join(root, config.topic));
+    }
+    const columns = LOG_EVENT_COLUMNS.map((c) => quoteIdent(c)).join(", ");
+    const glob = join(root, config.topic, "dt=*", "hour=*", "*.parquet");
+    if (await hasParquet(join(root, config.topic))) {
+      await conn.run(
+        `CREATE VIEW events AS SELECT ${columns} FROM read_parquet('${glob.replaceAll("'", "''")}', hive_partitioning = false, union_by_name = true)`,
+      );
+    } else {
+      const typed = LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`).join(", ");
+      await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function hasParquet(dir: string): Promise<boolean> {
+  try {
+    for (const day of await readdir(dir))
+      if (day.startsWith("dt="))
+        for (const hour of await readdir(join(dir, day)))
+          if ((await readdir(join(dir, day, hour))).some((f) => f.endsWith(".parquet"))) return true;
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
+  const bus = createBus(config.bus, ctx);
+  try {
+    const messages = await bus.readWindow(config.deadLetters.topic, { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 50_000_000 });
+    const file = join(scratch, "dead_letters.ndjson");
+    const decoder = new TextDecoder();
+    await writeFile(file, messages.map((m) => decoder.decode(m.value)).join("\n"));
+    await conn.run(
+      `CREATE TABLE dead_letters AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`,
+    );
+  } finally {
+    await bus.close();
+  }
+}
+
+async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
+  const series = createSeriesStore(config.series, ctx);
+  try {
+    for (const measurement of Object.values(MEASUREMENTS)) {
+      const points = await series.query({ measurement });
+      const tagKeys = new Set<string>();
+      const fieldTypes = new Map<string, string>();
+      for (const p of points) {
+        for (const k of Object.keys(p.tags)) tagKeys.add(k);
+        for (const [k, v] of Object.entries(p.fields)) {
+          const t = typeof v === "string" ? "VARCHAR" : Number.isInteger(v) ? "BIGINT" : "DOUBLE";
+          const seen = fieldTypes.get(k);
+          fieldTypes.set(k, seen === undefined || seen === t ? t : seen === "VARCHAR" || t === "VARCHAR" ? "VARCHAR" : "DOUBLE");
+        }
+      }
+      const columns = [
+        `"time": "BIGINT"`,
+        ...[...tagKeys].sort().map((k) => `${JSON.stringify(k)}: "VARCHAR"`),
+        ...[...fieldTypes].map(([k, t]) => `${JSON.stringify(k)}: "${t}"`),
+      ];
+      const file = join(scratch, `${measurement}.ndjson`);
+      await writeFile(file, points.map((p) => JSON.stringify({ time: p.time, ...p.tags, ...p.fields })).join("\n"));
+      await conn.run(
+        `CREATE TABLE ${quoteIdent(measurement)} AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${columns.join(", ")}})`,
+      );
+    }
+  } finally {
+    await series.close();
+  }
+}
