@@ -21,6 +21,21 @@ export const kafkaBusSchema = z
     requestTimeout: duration("30s").default(30_000).describe("Time allowed for one request"),
     sessionTimeout: duration("30s").default(30_000).describe("Consumer group session timeout"),
     maxBatchBytes: z.number().int().positive().default(1_048_576).describe("Max bytes fetched per partition"),
+    fetchMaxWait: duration("500ms")
+      .default(500)
+      .describe("Longest a fetch waits for new messages; also bounds how long stop() waits for a fetch in flight"),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(3)
+      .describe("Partitions whose batches are processed at the same time by one member"),
+    retries: z.number().int().min(0).default(5).describe("Retries of a failing request before giving up"),
+    allowAutoTopicCreation: z
+      .boolean()
+      .default(false)
+      .describe("Let produce create a missing topic with the broker's defaults; off so a typo fails loudly"),
   })
   .strict()
   .describe("Apache Kafka through kafkajs");

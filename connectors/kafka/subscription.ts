@@ -1,0 +1,253 @@
+/**
+ * A Bus subscription on a kafkajs consumer group (https://kafka.js.org/docs/consuming).
+ *
+ * kafkajs has no rebalance callbacks, so they are rebuilt from its instrumentation events:
+ * - GROUP_JOIN (emitted after JoinGroup + SyncGroup, before the first fetch of the generation): every
+ *   partition of the previous generation is revoked, the new ones are announced with their commits.
+ *   kafkajs rebuilds its fetch positions from the commits at each join, so a partition kept across a
+ *   join restarts from its commit too: announcing it again is what tells the stage.
+ * - REBALANCING / CRASH: the generation is over, everything assigned is revoked. kafkajs does not wait
+ *   for our onRevoked before it rejoins (eager protocol), so onRevoked runs as the member rejoins;
+ *   a commit made after that fails with CONFLICT because the generation is fenced.
+ * Per-partition order and back-pressure come from kafkajs itself: a fetcher waits until every batch
+ * it handed out is processed before it fetches again, and a partition belongs to one fetcher.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { Context } from "../context.ts";
+import { LogbenchError } from "../errors.ts";
+import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from "../types.ts";
+import type { KafkaBusConfig } from "./config.ts";
+import { kafkaError } from "./errors.ts";
+
+export function toBusMessage(partition: number, m: KafkaMessage): BusMessage {
+  return {
+    partition,
+    offset: Number(m.offset),
+    key: m.key == null ? null : m.key.toString("utf8"),
+    value: m.value == null ? new Uint8Array(0) : new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+    timestamp: Number(m.timestamp),
+  };
+}
+
+/** Committed offsets of a group on one topic, through OffsetFetch to the group coordinator. */
+export async function fetchCommitted(
+  admin: Admin,
+  group: string,
+  topic: string,
+): Promise<Map<number, CommittedOffset>> {
+  const answer = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const result = new Map<number, CommittedOffset>();
+  for (const t of answer) {
+    for (const p of t.partitions) {
+      const offset = Number(p.offset);
+      // Kafka answers -1 for "no commit"; an empty metadata string cannot be told from none.
+      if (offset >= 0) result.set(p.partition, { offset, metadata: p.metadata ? p.metadata : null });
+    }
+  }
+  return result;
+}
+
+export async function subscribeKafka(
+  kafka: Kafka,
+  admin: () => Promise<Admin>,
+  config: KafkaBusConfig,
+  ctx: Context,
+  options: SubscribeOptions,
+  onEnd: () => void,
+): Promise<Subscription> {
+  const { topic, group } = options;
+  const log = ctx.logger.child({ topic, group });
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
+    sessionTimeout: config.sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeout / 10)),
+    maxBytesPerPartition: config.maxBatchBytes,
+    maxWaitTimeInMs: config.fetchMaxWait,
+    allowAutoTopicCreation: false,
+    retry: { retries: config.retries },
+  });
+
+  let assigned: number[] = [];
+  // Partitions whose onRevoked is pending: the stage may still commit them (the coordinator accepts
+  // commits of the old generation until the rebalance completes).
+  const revoking = new Set<number>();
+  let stopping = false;
+  let ended = false;
+  let failure: unknown = null;
+  // Rebalance callbacks run one after the other, in event order; batches wait for the latest one.
+  let callbacks: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<unknown>>();
+  let resolveDone!: () => void;
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => {}); // callers may only await stop(); the rejection is still delivered to whoever awaits done
+
+  const drain = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+
+  const enqueue = (step: () => Promise<void>) => {
+    callbacks = callbacks.then(step).catch((err) => fail(err));
+  };
+
+  /** `committable` is false after a crash: kafkajs has left the group and would drop commits silently. */
+  const revokeAll = (committable: boolean) => {
+    const revoked = assigned;
+    assigned = [];
+    if (revoked.length === 0) return;
+    if (committable) for (const p of revoked) revoking.add(p);
+    enqueue(async () => {
+      try {
+        await drain();
+        await options.onRevoked?.(revoked);
+      } finally {
+        for (const p of revoked) revoking.delete(p);
+      }
+    });
+  };
+
+  const { GROUP_JOIN, REBALANCING, CRASH } = consumer.events;
+  consumer.on(GROUP_JOIN, (event) => {
+    revokeAll(true);
+    const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    assigned = partitions;
+    enqueue(async () => {
+      if (!options.onAssigned || partitions.length === 0) return;
+      const committed = await fetchCommitted(await admin(), group, topic);
+      await options.onAssigned(
+        partitions.map((partition) => ({ partition, committed: committed.get(partition) ?? null })),
+      );
+    });
+  });
+  consumer.on(REBALANCING, () => revokeAll(true));
+  consumer.on(CRASH, (event) => {
+    if (stopping) return;
+    revokeAll(false);
+    if (event.payload.restart) {
+      log.warn("Kafka consumer crashed, kafkajs restarts it", { error: event.payload.error });
+    } else {
+      fail(kafkaError(`consuming ${topic} in group ${group}`, event.payload.error));
+    }
+  });
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    for (let seen = callbacks; ; seen = callbacks) {
+      await seen;
+      if (seen === callbacks) break;
+    }
+    // An unresolved batch is fetched again by whoever owns the partition next: nothing is lost.
+    if (stopping || failure || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
+    const messages = batch.messages.map((m) => toBusMessage(batch.partition, m));
+    // A slow sink must not cost the membership: kafkajs only heartbeats between batches.
+    const beat = setInterval(() => heartbeat().catch(() => {}), Math.max(500, Math.floor(config.sessionTimeout / 3)));
+    const work = options.onBatch(batch.partition, messages);
+    inFlight.add(work);
+    try {
+      await work;
+    } catch (err) {
+      fail(err);
+      return;
+    } finally {
+      clearInterval(beat);
+      inFlight.delete(work);
+    }
+    if (!isStale()) resolveOffset(batch.lastOffset());
+  };
+
+  const shutdown = async () => {
+    stopping = true;
+    try {
+      consumer.pause([{ topic }]);
+    } catch {
+      // not running (crashed for good): nothing to pause
+    }
+    await drain();
+    await callbacks;
+    const revoked = assigned;
+    let revokeError: unknown = null;
+    if (revoked.length > 0 && options.onRevoked) {
+      try {
+        await options.onRevoked(revoked);
+      } catch (err) {
+        revokeError = err;
+      }
+    }
+    assigned = [];
+    try {
+      await consumer.disconnect();
+    } catch (err) {
+      log.warn("Leaving the consumer group failed", { error: err });
+    }
+    return revokeError;
+  };
+
+  let stopPromise: Promise<void> | null = null;
+  function finish(): Promise<void> {
+    stopPromise ??= (async () => {
+      const revokeError = await shutdown();
+      ended = true;
+      onEnd();
+      const err = failure ?? revokeError;
+      if (err) rejectDone(err);
+      else resolveDone();
+    })();
+    return stopPromise;
+  }
+
+  function fail(err: unknown) {
+    if (failure || ended) return;
+    failure = err ?? new LogbenchError("INTERNAL", "subscription failed without a reason");
+    void finish();
+  }
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.concurrency,
+      eachBatch,
+    });
+  } catch (err) {
+    await consumer.disconnect().catch(() => {});
+    onEnd();
+    throw kafkaError(`subscribing to ${topic} in group ${group}`, err);
+  }
+
+  return {
+    async commit(partition, offset, metadata) {
+      if (ended) {
+        throw new LogbenchError("CONFLICT", `committing ${topic}/${partition}: the subscription has ended`, {
+          retryable: false,
+        });
+      }
+      if (!assigned.includes(partition) && !revoking.has(partition)) {
+        // kafkajs silently drops commits while its runner is down; say so instead.
+        throw new LogbenchError("CONFLICT", `committing ${topic}/${partition}: partition not assigned to this member`, {
+          retryable: false,
+        });
+      }
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: String(offset), metadata: metadata ?? null }]);
+      } catch (err) {
+        throw kafkaError(`committing ${topic}/${partition} at ${offset}`, err);
+      }
+    },
+    seek(partition, offset) {
+      if (!assigned.includes(partition)) {
+        throw new LogbenchError("BAD_REQUEST", `seeking ${topic}/${partition}: partition not assigned to this member`);
+      }
+      consumer.seek({ topic, partition, offset: String(offset) });
+    },
+    assigned: () => [...assigned],
+    stop: async () => {
+      await finish();
+      await done.catch(() => {});
+    },
+    done,
+  };
+}
