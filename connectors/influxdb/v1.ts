@@ -1,0 +1,204 @@
+/**
+ * SeriesStore on InfluxDB 1.x over its HTTP API (https://docs.influxdata.com/influxdb/v1.6/tools/api/):
+ *   POST /write?db=&rp=&precision=ms   line protocol built by points.ts (the client library's Point)
+ *   GET  /query?db=&epoch=ms&chunked=true&q=SELECT * FROM … GROUP BY *   InfluxQL, tags come back per series
+ *   POST /query?q=CREATE DATABASE …     at first use when `createDatabase` (idempotent in 1.x)
+ * Credentials go in an `Authorization: Basic` header, never in the URL, and never into a message.
+ */
+import type { Context } from "../context.ts";
+import { LogbenchError, wrapError } from "../errors.ts";
+import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
+import { type InfluxV1Config, readSecret } from "./config.ts";
+import { influxHttpError, influxNetworkError, redact, withRetries } from "./errors.ts";
+import { chunks, comparePoints, toLineProtocol } from "./points.ts";
+
+interface InfluxQLSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values?: unknown[][];
+}
+interface InfluxQLResult {
+  statement_id?: number;
+  error?: string;
+  series?: InfluxQLSeries[];
+}
+
+export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): SeriesStore {
+  const base = config.url.replace(/\/+$/, "");
+  const kind = "influxdb-v1";
+  const policy = { maxRetries: config.maxRetries, store: kind };
+  let password: string | undefined;
+  let auth: Promise<string | undefined> | null = null;
+  let databaseReady: Promise<void> | null = null;
+
+  const authorization = () => {
+    auth ??= (async () => {
+      if (!config.username) return undefined;
+      password = await readSecret(config.password, config.passwordFile, "the InfluxDB password");
+      return `Basic ${Buffer.from(`${config.username}:${password ?? ""}`).toString("base64")}`;
+    })();
+    return auth;
+  };
+
+  /** One HTTP exchange; non-2xx answers and network failures become LogbenchErrors. */
+  async function request(doing: string, method: string, path: string, params: Record<string, string>, body?: string) {
+    const header = await authorization();
+    const url = `${base}${path}?${new URLSearchParams(params)}`;
+    const headers: Record<string, string> = {};
+    if (header) headers.authorization = header;
+    if (body !== undefined) headers["content-type"] = "text/plain; charset=utf-8";
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeout)]),
+      });
+    } catch (err) {
+      throw influxNetworkError(doing, err, [password], ctx.signal.aborted);
+    }
+    const text = await res.text();
+    ctx.metrics.inc("logbench_series_requests_total", { store: kind, status: String(res.status) });
+    if (!res.ok) throw influxHttpError(doing, res.status, text, res.headers.get("retry-after"), [password]);
+    return text;
+  }
+
+  /** Run InfluxQL; the chunked answer is one JSON object per line. Statement errors are thrown. */
+  async function influxql(doing: string, q: string, method = "GET"): Promise<InfluxQLResult[]> {
+    const params: Record<string, string> = {
+      db: config.database,
+      epoch: "ms",
+      q,
+      chunked: "true",
+      chunk_size: "10000",
+    };
+    const text = await withRetries(ctx, policy, () => request(doing, method, "/query", params));
+    const results: InfluxQLResult[] = [];
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      const json = JSON.parse(line) as { results?: InfluxQLResult[]; error?: string };
+      if (json.error) throw statementError(doing, json.error);
+      for (const r of json.results ?? []) {
+        if (r.error) throw statementError(doing, r.error);
+        results.push(r);
+      }
+    }
+    return results;
+  }
+
+  function statementError(doing: string, error: string): LogbenchError {
+    const code = /database not found/i.test(error) ? "NOT_FOUND" : "BAD_REQUEST";
+    return new LogbenchError(code, redact(`${doing}: ${error}`, [password]));
+  }
+
+  function ensureDatabase(): Promise<void> {
+    if (!config.createDatabase) return Promise.resolve();
+    databaseReady ??= influxql(
+      `creating database ${config.database}`,
+      `CREATE DATABASE ${ident(config.database)}`,
+      "POST",
+    )
+      .then(() => undefined)
+      .catch((err) => {
+        databaseReady = null;
+        throw err;
+      });
+    return databaseReady;
+  }
+
+  const from = () =>
+    config.retentionPolicy
+      ? `${ident(config.database)}.${ident(config.retentionPolicy)}.`
+      : `${ident(config.database)}..`;
+
+  return {
+    kind,
+
+    async write(points) {
+      const doing = `writing ${points.length} points to InfluxDB ${base} database ${config.database}`;
+      try {
+        const lines = toLineProtocol(points);
+        if (lines.length === 0) return;
+        await ensureDatabase();
+        const params: Record<string, string> = { db: config.database, precision: "ms" };
+        if (config.retentionPolicy) params.rp = config.retentionPolicy;
+        for (const chunk of chunks(lines)) {
+          const body = chunk.join("\n");
+          const send = () => withRetries(ctx, policy, () => request(doing, "POST", "/write", params, body));
+          await send().catch(async (err: unknown) => {
+            // Dropped behind our back (or never there): create it once more, then retry this chunk.
+            if (!(err instanceof LogbenchError && err.code === "NOT_FOUND" && config.createDatabase)) throw err;
+            databaseReady = null;
+            await ensureDatabase();
+            await send();
+          });
+        }
+      } catch (err) {
+        throw wrapError(doing, err);
+      }
+    },
+
+    async query(q: SeriesQuery) {
+      const doing = `querying ${q.measurement} in InfluxDB ${base} database ${config.database}`;
+      try {
+        await ensureDatabase();
+        const where: string[] = [];
+        if (q.from !== undefined) where.push(`time >= ${Math.floor(q.from)}ms`);
+        if (q.to !== undefined) where.push(`time < ${Math.floor(q.to)}ms`);
+        for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${ident(k)} = ${literal(v)}`);
+        const sql =
+          `SELECT * FROM ${from()}${ident(q.measurement)}` +
+          (where.length ? ` WHERE ${where.join(" AND ")}` : "") +
+          " GROUP BY *";
+        const results = await influxql(doing, sql);
+        return results.flatMap((r) => (r.series ?? []).flatMap(seriesToPoints)).sort(comparePoints);
+      } catch (err) {
+        throw wrapError(doing, err);
+      }
+    },
+
+    async measurements() {
+      const doing = `listing measurements in InfluxDB ${base} database ${config.database}`;
+      try {
+        await ensureDatabase();
+        const results = await influxql(doing, "SHOW MEASUREMENTS");
+        const names = results.flatMap((r) =>
+          (r.series ?? []).flatMap((s) => (s.values ?? []).map((v) => String(v[0]))),
+        );
+        return [...new Set(names)].sort();
+      } catch (err) {
+        throw wrapError(doing, err);
+      }
+    },
+
+    async close() {},
+  };
+}
+
+function seriesToPoints(series: InfluxQLSeries): SeriesPoint[] {
+  const tags = Object.fromEntries(Object.entries(series.tags ?? {}).filter(([, v]) => v !== ""));
+  const timeIndex = series.columns.indexOf("time");
+  const points: SeriesPoint[] = [];
+  for (const row of series.values ?? []) {
+    const fields: Record<string, number | string> = {};
+    series.columns.forEach((column, i) => {
+      const v = row[i];
+      if (i !== timeIndex && (typeof v === "number" || typeof v === "string")) fields[column] = v;
+    });
+    if (Object.keys(fields).length === 0) continue;
+    points.push({ measurement: series.name, tags: { ...tags }, fields, time: Number(row[timeIndex]) });
+  }
+  return points;
+}
+
+/** InfluxQL double-quoted identifier. */
+function ident(name: string): string {
+  return `"${name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** InfluxQL single-quoted string literal. */
+function literal(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
