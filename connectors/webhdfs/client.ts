@@ -215,7 +215,8 @@ export class WebHdfsClient {
   private async holds(path: string, data: Uint8Array): Promise<boolean> {
     const st = await this.status(path);
     if (st?.type !== "FILE" || st.length !== data.length) return false;
-    return Buffer.from(await this.open(path)).equals(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    const stored = await this.open(path);
+    return stored.length === data.length && stored.every((byte, i) => byte === data[i]);
   }
 
   private url(path: string, op: string, params: Params = {}, base = this.base): string {
@@ -314,7 +315,11 @@ export class WebHdfsClient {
     const reason = e?.cause?.message ?? e?.message ?? String(err);
     return new LogbenchError("UNAVAILABLE", this.redact(`${doing}: ${reason}`), {
       cause: this.safeCause(err),
-      details: { maybeApplied: sideEffects && !NOT_SENT.has(code ?? ""), errno: code },
+      // Deno words a refused connection in the message instead of an errno code.
+      details: {
+        maybeApplied: sideEffects && !NOT_SENT.has(code ?? "") && !/tcp connect error/i.test(reason),
+        errno: code,
+      },
     });
   }
 
