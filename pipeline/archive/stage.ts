@@ -11,8 +11,8 @@ import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import type { LogEvent } from "../model/log-event.ts";
 import { sleep } from "../ingest/source.ts";
+import type { LogEvent } from "../model/log-event.ts";
 import { bucketKey, bucketOf, finalPath, tmpPath, walDir } from "./layout.ts";
 import { type Compression, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
@@ -164,18 +164,19 @@ export class ArchiveStage {
       bytes += data.length;
     }
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
-    const entry = { partition, first: buf.first, last: buf.last, files: files.map(({ tmp, final }) => ({ tmp, final })) };
+    const entry = {
+      partition,
+      first: buf.first,
+      last: buf.last,
+      files: files.map(({ tmp, final }) => ({ tmp, final })),
+    };
     const wal = `${walDir(topic, partition)}/${buf.last}.json`;
     await this.retrying("writing the archive log entry", async () => {
       await store.create(`${wal}.tmp`, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
-      if (!(await store.rename(`${wal}.tmp`, wal)) && !(await store.status(wal)))
-        throw new LogbenchError("INTERNAL", `renaming ${wal}.tmp: source vanished`);
+      await renameInto(store, `${wal}.tmp`, wal);
     });
     for (const f of files) {
-      await this.retrying("renaming an archive file into place", async () => {
-        if (!(await store.rename(f.tmp, f.final)) && !(await store.status(f.final)))
-          throw new LogbenchError("INTERNAL", `renaming ${f.tmp}: neither it nor ${f.final} exists`);
-      });
+      await this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final));
     }
     await this.pruneWal(partition, buf.last);
     const labels = { topic };
@@ -186,9 +187,11 @@ export class ArchiveStage {
     const next = buf.last + 1;
     this.buffers.set(partition, emptyBuffer(next));
     // The group commit only feeds lag metrics and other tools: the log above is what a restart trusts.
-    await this.subscription?.commit(partition, next).catch((err) =>
-      ctx.logger.warn("Committing the archive offset failed; the archive log still has it.", { partition, err }),
-    );
+    await this.subscription
+      ?.commit(partition, next)
+      .catch((err) =>
+        ctx.logger.warn("Committing the archive offset failed; the archive log still has it.", { partition, err }),
+      );
   }
 
   private async pruneWal(partition: number, keep: number): Promise<void> {
@@ -227,6 +230,21 @@ export class ArchiveStage {
       }
     }
   }
+}
+
+/**
+ * Rename that is done when the destination is in place: a retried rename whose first answer was lost finds
+ * the destination there (ALREADY_EXISTS) or the source gone (false).
+ */
+async function renameInto(store: ArchiveStore, from: string, to: string): Promise<void> {
+  try {
+    if (await store.rename(from, to)) return;
+  } catch (err) {
+    if (!isLogbenchError(err, "ALREADY_EXISTS")) throw err;
+    await store.delete(from);
+    return;
+  }
+  if (!(await store.status(to))) throw new LogbenchError("INTERNAL", `renaming ${from}: neither it nor ${to} exists`);
 }
 
 function emptyBuffer(resumeFrom: number): Buffer {

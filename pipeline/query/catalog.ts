@@ -84,14 +84,18 @@ async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context):
       root = join(config.stateDir, "archive-cache");
       await syncArchive(store, config.topic, join(root, config.topic));
     }
-    const columns = LOG_EVENT_COLUMNS.map((c) => quoteIdent(c)).join(", ");
+    // `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
+    const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
     const glob = join(root, config.topic, "dt=*", "hour=*", "*.parquet");
     if (await hasParquet(join(root, config.topic))) {
       await conn.run(
         `CREATE VIEW events AS SELECT ${columns} FROM read_parquet('${glob.replaceAll("'", "''")}', hive_partitioning = false, union_by_name = true)`,
       );
     } else {
-      const typed = LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`).join(", ");
+      const typed = [
+        ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
+        "CAST(NULL AS VARCHAR) AS raw",
+      ].join(", ");
       await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
     }
   } finally {
@@ -114,7 +118,11 @@ async function hasParquet(dir: string): Promise<boolean> {
 async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
   const bus = createBus(config.bus, ctx);
   try {
-    const messages = await bus.readWindow(config.deadLetters.topic, { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 50_000_000 });
+    const messages = await bus.readWindow(config.deadLetters.topic, {
+      from: 0,
+      to: Number.MAX_SAFE_INTEGER,
+      limit: 50_000_000,
+    });
     const file = join(scratch, "dead_letters.ndjson");
     const decoder = new TextDecoder();
     await writeFile(file, messages.map((m) => decoder.decode(m.value)).join("\n"));
@@ -138,7 +146,10 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
         for (const [k, v] of Object.entries(p.fields)) {
           const t = typeof v === "string" ? "VARCHAR" : Number.isInteger(v) ? "BIGINT" : "DOUBLE";
           const seen = fieldTypes.get(k);
-          fieldTypes.set(k, seen === undefined || seen === t ? t : seen === "VARCHAR" || t === "VARCHAR" ? "VARCHAR" : "DOUBLE");
+          fieldTypes.set(
+            k,
+            seen === undefined || seen === t ? t : seen === "VARCHAR" || t === "VARCHAR" ? "VARCHAR" : "DOUBLE",
+          );
         }
       }
       const columns = [

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure the real test servers `npm test` starts are installed (DESIGN §7):
+#   influxd (Debian package influxdb), librdkafka's mock cluster headers (librdkafka-dev, with gcc),
+#   and chromium for the notebook browser tests.
+# As root it installs what is missing with apt-get; otherwise it stops with one line saying what to install.
+set -euo pipefail
+
+missing=()
+command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+[ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "npm test needs the Debian packages ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' and try again." >&2
+  exit 1
+fi
+
+echo "Installing test servers: ${missing[*]} (apt-get)…" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# --no-install-recommends keeps chromium's install small; policy-rc.d stops Debian from starting influxd as a service.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "Installed: ${missing[*]}" >&2

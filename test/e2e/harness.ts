@@ -1,0 +1,130 @@
+/**
+ * Runs the real daemon as a child process (`node bin/logbench.js daemon`), so a test can SIGKILL it, and checks
+ * its output through the same catalog `logbench query` uses.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { silentContext } from "../../connectors/context.ts";
+import { loadConfig, packageRoot } from "../../pipeline/config/load.ts";
+import type { Config } from "../../pipeline/config/schema.ts";
+import { runSql } from "../../pipeline/query/catalog.ts";
+
+export const SAMPLES = resolve(packageRoot, "data/samples");
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export function writeConfig(dir: string, overrides: Record<string, unknown>): string {
+  const file = join(dir, "logbench.yaml");
+  const base = {
+    topic: "weblogs",
+    stateDir: join(dir, "state"),
+    bus: { type: "local", dir: join(dir, "bus"), partitions: 3 },
+    archive: { type: "local", dir: join(dir, "archive") },
+    series: { type: "duckdb", file: join(dir, "series.duckdb") },
+    sources: [
+      {
+        type: "spooldir",
+        name: "spool",
+        dir: join(dir, "spool"),
+        format: "clf",
+        batchLines: 200,
+        pollInterval: "200ms",
+      },
+    ],
+    parse: { keepRaw: true },
+    archiver: { roll: { records: 700, idle: "1s", interval: "1m", size: "64MB" } },
+    aggregator: { flushInterval: "300ms", lateness: "5m" },
+    api: { port: 0 },
+    ...overrides,
+  };
+  writeFileSync(file, stringify(base));
+  return file;
+}
+
+/** Drop files into a spool folder the way a log shipper should: copy elsewhere, then rename in. */
+export function spool(dir: string, files: string[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) {
+    const staged = join(dir, `.${basename(f)}.staging`);
+    copyFileSync(f, staged);
+    renameSync(staged, join(dir, basename(f)));
+  }
+}
+
+export function startDaemon(configFile: string, runner: "node" | "deno" = "node"): DaemonProcess {
+  const args =
+    runner === "node"
+      ? [resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile]
+      : [
+          "run",
+          ...DENO_PERMISSIONS(configFile),
+          resolve(packageRoot, "pipeline/cli/deno-entry.ts"),
+          "daemon",
+          "--config",
+          configFile,
+        ];
+  const command = runner === "node" ? process.execPath : resolve(packageRoot, "node_modules/.bin/deno");
+  const child = spawn(command, args, { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (d) => {
+    err += d;
+  });
+  child.stdout!.on("data", (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  return { child, stderr: () => err, exited };
+}
+
+function DENO_PERMISSIONS(configFile: string): string[] {
+  const dir = resolve(configFile, "..");
+  return [
+    `--allow-read=${packageRoot},${dir},/tmp`,
+    `--allow-write=${dir},/tmp`,
+    "--allow-net=127.0.0.1,localhost",
+    "--allow-env",
+    "--allow-sys",
+    "--allow-ffi",
+  ];
+}
+
+export async function query(configFile: string, sql: string): Promise<Record<string, unknown>[]> {
+  const config: Config = await loadConfig(configFile);
+  return runSql(config, silentContext(), sql);
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number; daemon?: DaemonProcess } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
+  }
+  throw new Error(
+    `Timed out waiting for ${what}; last value ${JSON.stringify(last)}; last error ${String(lastError)}\n` +
+      `daemon output (tail):\n${options.daemon?.stderr().slice(-3000) ?? ""}`,
+  );
+}
+
+export async function stopDaemon(d: DaemonProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  if (d.child.exitCode !== null) return d.child.exitCode;
+  d.child.kill(signal);
+  return d.exited;
+}
