@@ -1,0 +1,141 @@
+/**
+ * Reading the archive (DESIGN §5: `<topic>/dt=YYYY-MM-DD/hour=HH/part-<partition>-<first>-<last>.parquet`)
+ * for the notebooks: list it through the ArchiveStore, make the chosen files readable by DuckDB on this
+ * machine, and query them with DuckDB (`@duckdb/node-api` reads Parquet; the browser's DuckDB-wasm cannot
+ * load its Parquet extension offline, so the loaders hand it Arrow).
+ */
+import { join, resolve } from "node:path";
+import { localRootOf, syncArchive } from "../../../connectors/archive-sync.ts";
+import { queryRows, withDuckDb } from "../../../connectors/duckdb/connection.ts";
+import { isLogbenchError } from "../../../connectors/errors.ts";
+import type { ArchiveStore } from "../../../connectors/types.ts";
+import type { Config } from "../../../pipeline/config/schema.ts";
+import { LOG_EVENT_COLUMNS, type LogEvent } from "../../../pipeline/model/log-event.ts";
+
+export interface ArchiveFile {
+  /** Relative to the archive root. */
+  path: string;
+  dt: string;
+  hour: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  bytes: number;
+  modified: number;
+}
+
+const PART = /^part-(\d+)-(\d+)-(\d+)\.parquet$/;
+
+/** Every published Parquet file of the topic, oldest hour first. Temporary files are never listed. */
+export async function listArchive(store: ArchiveStore, topic: string): Promise<ArchiveFile[]> {
+  const files: ArchiveFile[] = [];
+  const days = await listOrEmpty(store, topic);
+  for (const day of days.filter((d) => d.type === "DIRECTORY" && d.name.startsWith("dt=")).sort(byName)) {
+    for (const hour of (await listOrEmpty(store, day.path)).filter((h) => h.name.startsWith("hour=")).sort(byName)) {
+      for (const file of await listOrEmpty(store, hour.path)) {
+        const m = PART.exec(file.name);
+        if (file.type !== "FILE" || !m) continue;
+        files.push({
+          path: file.path,
+          dt: day.name.slice(3),
+          hour: hour.name.slice(5),
+          partition: Number(m[1]),
+          firstOffset: Number(m[2]),
+          lastOffset: Number(m[3]),
+          bytes: file.length,
+          modified: file.modificationTime,
+        });
+      }
+    }
+  }
+  return files;
+}
+
+async function listOrEmpty(store: ArchiveStore, path: string) {
+  try {
+    return await store.list(path);
+  } catch (err) {
+    if (isLogbenchError(err, "NOT_FOUND")) return [];
+    throw err;
+  }
+}
+
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Local paths DuckDB can read. A local archive is read in place (connectors/archive-sync's `localRootOf`). A
+ * remote one (WebHDFS) is mirrored day by day into `<stateDir>/notebooks-archive/` by `syncArchive`, which
+ * copies only new or changed files, so the next build reuses what it fetched.
+ */
+export async function localPaths(config: Config, store: ArchiveStore, files: ArchiveFile[]): Promise<string[]> {
+  const root = localRootOf(store);
+  if (root) return files.map((f) => join(root, ...f.path.split("/")));
+  const cache = resolve(config.stateDir, "notebooks-archive");
+  for (const dt of new Set(files.map((f) => f.dt))) {
+    const prefix = `${config.topic}/dt=${dt}`;
+    await syncArchive(store, prefix, join(cache, ...prefix.split("/")), { suffix: ".parquet" });
+  }
+  return files.map((f) => join(cache, ...f.path.split("/")));
+}
+
+/** SQL string literal. */
+export function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Run `fn` with an in-memory DuckDB in which the view `events` holds the given Parquet files (the columns
+ * of LOG_EVENT_COLUMNS, `ts` in epoch ms), the same view `logbench query` offers.
+ */
+export async function withEvents<T>(
+  paths: string[],
+  fn: (query: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
+): Promise<T> {
+  return withDuckDb(":memory:", {}, async (conn) => {
+    const columns = LOG_EVENT_COLUMNS.map((c) => `"${c}"`).join(", ");
+    const from =
+      paths.length === 0
+        ? `(SELECT ${emptyColumns()} WHERE false)`
+        : `read_parquet([${paths.map(literal).join(", ")}], union_by_name = true)`;
+    await conn.run(`CREATE VIEW events AS SELECT ${columns} FROM ${from}`);
+    return fn((sql) => queryRows(conn, sql));
+  });
+}
+
+function emptyColumns(): string {
+  const types: Record<string, string> = { ts: "BIGINT", status: "INTEGER", bytes: "BIGINT" };
+  return LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${types[c] ?? "VARCHAR"}) AS "${c}"`).join(", ");
+}
+
+/** Rows of the `events` view as LogEvents (for eventsToArrow). */
+export function toLogEvents(rows: Record<string, unknown>[]): LogEvent[] {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return rows.map((r) => ({
+    ts: Number(r.ts),
+    host: text(r.host),
+    ident: text(r.ident),
+    user: text(r.user),
+    method: text(r.method),
+    path: text(r.path),
+    query: text(r.query),
+    protocol: text(r.protocol),
+    status: num(r.status),
+    bytes: num(r.bytes),
+    referrer: text(r.referrer),
+    agent: text(r.agent),
+    source: String(r.source ?? ""),
+  }));
+}
+
+/** YYYY-MM-DD of an epoch-ms instant, in UTC (the archive's buckets are UTC). */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Epoch ms of 00:00 UTC on a YYYY-MM-DD day. */
+export function dayStart(day: string): number {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  if (Number.isNaN(ms)) throw new Error(`expected a day like 1995-07-01, got "${day}"`);
+  return ms;
+}
