@@ -65,56 +65,62 @@ const HEX = (c: number): number => {
   return l >= 97 && l <= 102 ? l - 87 : -1;
 };
 
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** `\xhh` at s[i] with i + 4 <= end: the byte, or -1. */
+function hexEscape(s: string, i: number, end: number): number {
+  if (i + 4 > end || s.charCodeAt(i) !== 92 || s.charCodeAt(i + 1) !== 120) return -1;
+  const hi = HEX(s.charCodeAt(i + 2));
+  const lo = HEX(s.charCodeAt(i + 3));
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+const SIMPLE: Record<number, string> = {
+  34: '"',
+  92: "\\",
+  110: "\n",
+  116: "\t",
+  114: "\r",
+  98: "\b",
+  118: "\v",
+  102: "\f",
+};
+
 /**
  * Undoes the escaping Apache (`\"`, `\\`, `\n`, `\xhh`, mod_log_config) and nginx (`\xHH`, log_format
- * escape=default) apply inside quoted fields. `\xhh` runs are collected as bytes and decoded as UTF-8,
- * so a user agent logged as `\xe2\x80\x99` comes back as `’`. Unknown escapes are kept as written.
+ * escape=default) apply inside quoted fields. A run of `\xhh` bytes of 0x80 and up is decoded as UTF-8
+ * (`\xe2\x80\x99` → `’`) when it is valid UTF-8, and kept exactly as written otherwise (a Windows-1251
+ * referrer must not turn into U+FFFD). Unknown escapes are kept as written.
  */
 export function unescapeField(s: string, start: number, end: number): string {
   let out = "";
   let from = start;
   let i = s.indexOf("\\", start);
-  let bytes: number[] | null = null;
   while (i !== -1 && i < end - 1) {
     out += s.slice(from, i);
-    const c = s.charCodeAt(i + 1);
+    const byte = hexEscape(s, i, end);
     let next = i + 2;
-    let ch: string | null = null;
-    if (c === 120 /* x */ && i + 3 < end && HEX(s.charCodeAt(i + 2)) >= 0 && HEX(s.charCodeAt(i + 3)) >= 0) {
-      const byte = HEX(s.charCodeAt(i + 2)) * 16 + HEX(s.charCodeAt(i + 3));
-      next = i + 4;
-      if (byte >= 0x80) {
-        bytes ??= [];
-        bytes.push(byte);
-        // Keep collecting while the next escape continues the same multi-byte run.
-        if (s.charCodeAt(next) === 92 && s.charCodeAt(next + 1) === 120 && next + 3 < end) {
-          from = next;
-          i = next;
-          continue;
-        }
-        out += decoder.decode(new Uint8Array(bytes));
-        bytes = null;
-        from = next;
-        i = s.indexOf("\\", next);
-        continue;
+    if (byte >= 0x80) {
+      const bytes: number[] = [];
+      next = i;
+      for (let b = byte; b >= 0x80; b = hexEscape(s, next, end)) {
+        bytes.push(b);
+        next += 4;
       }
-      ch = String.fromCharCode(byte);
-    } else if (c === 34 || c === 92) ch = String.fromCharCode(c);
-    else if (c === 110) ch = "\n";
-    else if (c === 116) ch = "\t";
-    else if (c === 114) ch = "\r";
-    else if (c === 98) ch = "\b";
-    else if (c === 118) ch = "\v";
-    else if (c === 102) ch = "\f";
-    if (bytes) {
-      out += decoder.decode(new Uint8Array(bytes));
-      bytes = null;
+      try {
+        out += strictDecoder.decode(new Uint8Array(bytes));
+      } catch {
+        out += s.slice(i, next);
+      }
+    } else if (byte >= 0) {
+      out += String.fromCharCode(byte);
+      next = i + 4;
+    } else {
+      out += SIMPLE[s.charCodeAt(i + 1)] ?? s.slice(i, i + 2);
     }
-    out += ch ?? s.slice(i, next);
     from = next;
     i = s.indexOf("\\", next);
   }
-  if (bytes) out += decoder.decode(new Uint8Array(bytes));
   return out + s.slice(from, end);
 }
 

@@ -1,0 +1,219 @@
+/**
+ * `logbench parse --format F [--dead-letters FILE] [INPUT…]`: log lines in, one LogEvent JSON per line
+ * out, dead letters aside, and a one-line summary on stderr (issue 4 §4).
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { resolve } from "node:path";
+import { addAbortSignal, type Readable, type Writable } from "node:stream";
+import { isLogbenchError } from "../../connectors/errors.ts";
+import { readLines } from "../ingest/lines.ts";
+import {
+  createParser,
+  FORMAT_NAMES,
+  JSON_FIELDS,
+  type JsonField,
+  type JsonMapping,
+  type LineParser,
+  parseLine,
+  toDeadLetter,
+} from "../ingest/parse/index.ts";
+import { parseOptions } from "./args.ts";
+import { type CliIo, type Command, EXIT } from "./io.ts";
+
+const HELP = `Usage: logbench parse --format F [--dead-letters FILE] [options] [INPUT…]
+
+Reads log lines from each INPUT file (standard input when there is none, or for "-") and writes one
+LogEvent JSON object per line to standard output. A line that does not parse is never dropped: it becomes
+a dead letter (JSON with the raw bytes, file, line number, byte offset and the reason) in FILE, or on
+standard error without --dead-letters. A summary line (lines, events, dead letters, lines/s) ends on
+standard error.
+
+  --format F            ${FORMAT_NAMES.join(" | ")}, or your own format:
+                        an Apache LogFormat string    '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D'
+                        an nginx log_format string    '$remote_addr - $remote_user [$time_local] "$request" …'
+                        (clf = common = '%h %l %u %t "%r" %>s %b'; combined adds referrer and user agent)
+  --dead-letters FILE   write dead letters to FILE (created or truncated) instead of standard error
+  --source NAME         the "source" stored in each event (default "cli")
+  --keep-raw            add the original line to each event as "raw"
+  --max-line-bytes N    longer lines become dead letters, read without holding them (default 65536)
+
+JSON lines (--format json):
+  --json-time PATH      field with the event time (default: time, timestamp, @timestamp, ts, …);
+                        "none" when records have no time (the parse time is used)
+  --json-time-format F  auto (default) | iso8601 | clf | epoch_s | epoch_ms | epoch_us | epoch_ns |
+                        a strftime pattern such as '%Y-%m-%d %H:%M:%S %z'
+  --json-field F=PATH   take LogEvent field F from PATH (dots walk into objects); repeatable.
+                        F is one of ${JSON_FIELDS.join(", ")}
+
+Examples:
+  logbench parse --format clf data/samples/nasa-jul95-first1000.log > events.ndjson
+  logbench parse --format combined --dead-letters dead.ndjson access.log.1 access.log
+  tail -f access.log | logbench parse --format '%h %l %u %t "%r" %>s %b %D'
+  logbench parse --format json --json-time ts --json-time-format epoch_s --json-field host=client.ip api.ndjson
+
+Exit status: 0 when every input was read (dead letters included), 1 when an input cannot be read,
+2 for bad usage (unknown option, unknown or invalid format).
+`;
+
+interface Totals {
+  lines: number;
+  events: number;
+  dead: number;
+}
+
+/** Writes and waits when the stream asks for it, so a slow reader of stdout slows the parsing. */
+async function write(out: Writable, text: string): Promise<void> {
+  if (text.length === 0 || out.destroyed) return;
+  if (!out.write(text)) {
+    await new Promise<void>((done) => {
+      const finish = () => {
+        out.off("drain", finish);
+        out.off("close", finish);
+        out.off("error", finish);
+        done();
+      };
+      out.on("drain", finish).on("close", finish).on("error", finish);
+    });
+  }
+}
+
+function jsonMapping(values: {
+  "json-time"?: string;
+  "json-time-format"?: string;
+  "json-field"?: string[];
+}): JsonMapping {
+  const mapping: JsonMapping = {};
+  const time = values["json-time"];
+  if (time !== undefined) mapping.time = time === "none" ? null : time;
+  if (values["json-time-format"] !== undefined) mapping.timeFormat = values["json-time-format"];
+  for (const spec of values["json-field"] ?? []) {
+    const eq = spec.indexOf("=");
+    const name = spec.slice(0, eq);
+    if (eq <= 0 || eq === spec.length - 1 || !(JSON_FIELDS as readonly string[]).includes(name)) {
+      throw new Error(`--json-field: expected F=PATH with F one of ${JSON_FIELDS.join(", ")}, got "${spec}"`);
+    }
+    mapping.fields = { ...mapping.fields, [name as JsonField]: spec.slice(eq + 1) };
+  }
+  return mapping;
+}
+
+async function parseStream(
+  input: Readable,
+  file: string,
+  parser: LineParser,
+  opts: { source: string; maxLineBytes: number; stdout: Writable; dead: Writable },
+  totals: Totals,
+): Promise<void> {
+  for await (const batch of readLines(input as AsyncIterable<Uint8Array>, { maxLineBytes: opts.maxLineBytes })) {
+    let events = "";
+    let dead = "";
+    for (const line of batch) {
+      const outcome = parseLine(parser, line, opts.source);
+      if (outcome.ok) {
+        events += `${JSON.stringify(outcome.event)}\n`;
+        totals.events++;
+      } else {
+        dead += `${JSON.stringify(toDeadLetter(line, outcome.reason, opts.source, file))}\n`;
+        totals.dead++;
+      }
+    }
+    totals.lines += batch.length;
+    await write(opts.stdout, events);
+    await write(opts.dead, dead);
+    // Downstream went away (`| head`): stop reading, nobody wants the rest.
+    if (opts.stdout.destroyed) return;
+  }
+}
+
+export const parseCommand: Command = async (args: string[], io: CliIo): Promise<number> => {
+  let values: ReturnType<typeof readOptions>["values"];
+  let positionals: string[];
+  let parser: LineParser;
+  let maxLineBytes: number;
+  try {
+    ({ values, positionals } = readOptions(args));
+    if (values.help) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    if (values.format === undefined) {
+      throw new Error(`--format is required: ${FORMAT_NAMES.join(", ")}, or a LogFormat string`);
+    }
+    maxLineBytes = Number(values["max-line-bytes"]);
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new Error(`--max-line-bytes: expected a whole number of bytes ≥ 1, got "${values["max-line-bytes"]}"`);
+    }
+    const isJson = values.format.trim().toLowerCase() === "json";
+    const jsonOptions = values["json-time"] ?? values["json-time-format"] ?? values["json-field"];
+    if (!isJson && jsonOptions !== undefined) throw new Error("--json-* options apply to --format json only");
+    parser = createParser(values.format, {
+      keepRaw: values["keep-raw"],
+      json: isJson ? jsonMapping(values) : undefined,
+    });
+  } catch (err) {
+    const message = isLogbenchError(err) || err instanceof Error ? err.message : String(err);
+    io.stderr.write(`logbench parse: ${message}\n(logbench parse --help shows the options)\n`);
+    return EXIT.usage;
+  }
+
+  const inputs = positionals.length === 0 ? ["-"] : positionals;
+  const deadOut: Writable = values["dead-letters"]
+    ? createWriteStream(resolve(io.cwd, values["dead-letters"]))
+    : io.stderr;
+  // EPIPE on stdout means the reader is gone; stop quietly instead of crashing.
+  const onStdoutError = () => io.stdout.destroy();
+  io.stdout.on("error", onStdoutError);
+  const totals: Totals = { lines: 0, events: 0, dead: 0 };
+  const started = performance.now();
+  let status: number = EXIT.ok;
+  let note = "";
+  try {
+    for (const name of inputs) {
+      const stream = name === "-" ? io.stdin : createReadStream(resolve(io.cwd, name));
+      const file = name === "-" ? "stdin" : name;
+      addAbortSignal(io.signal, stream);
+      try {
+        const opts = { source: values.source, maxLineBytes, stdout: io.stdout, dead: deadOut };
+        await parseStream(stream, file, parser, opts, totals);
+      } catch (err) {
+        if (io.signal.aborted) {
+          note = " (interrupted)";
+          status = EXIT.failure;
+          break;
+        }
+        io.stderr.write(`logbench parse: reading ${file}: ${(err as Error).message}\n`);
+        status = EXIT.failure;
+      }
+      if (io.stdout.destroyed) break;
+    }
+  } finally {
+    io.stdout.off("error", onStdoutError);
+    if (deadOut !== io.stderr) await new Promise<void>((done) => deadOut.end(done));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rate = Math.round(totals.lines / Math.max(seconds, 1e-6));
+  const n = (v: number) => v.toLocaleString("en-US");
+  io.stderr.write(
+    `logbench parse: ${n(totals.lines)} lines, ${n(totals.events)} events, ${n(totals.dead)} dead letter${totals.dead === 1 ? "" : "s"}` +
+      ` in ${seconds.toFixed(2)} s (${n(rate)} lines/s)${note}\n`,
+  );
+  return status;
+};
+
+function readOptions(args: string[]) {
+  return parseOptions(
+    args,
+    {
+      format: { type: "string", short: "f" },
+      "dead-letters": { type: "string" },
+      source: { type: "string", default: "cli" },
+      "keep-raw": { type: "boolean", default: false },
+      "max-line-bytes": { type: "string", default: "65536" },
+      "json-time": { type: "string" },
+      "json-time-format": { type: "string" },
+      "json-field": { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+    true,
+  );
+}

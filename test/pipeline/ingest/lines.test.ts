@@ -1,0 +1,146 @@
+/**
+ * readLines: lines and byte offsets whatever the chunking, CRLF, over-long lines without holding
+ * them, resuming at a byte offset, and partial last lines for tailing sources.
+ */
+import { createReadStream, readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Line, type ReadLinesOptions, readLines } from "../../../pipeline/ingest/lines.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function* chunked(data: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  let i = 0;
+  while (at < data.length) {
+    const n = Math.max(1, sizes.length ? sizes[i++ % sizes.length]! : data.length);
+    yield data.subarray(at, at + n);
+    at += n;
+  }
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>, opts?: ReadLinesOptions): Promise<Line[][]> {
+  const batches: Line[][] = [];
+  for await (const b of readLines(chunks, opts)) batches.push(b);
+  return batches;
+}
+
+const flat = async (chunks: AsyncIterable<Uint8Array>, opts?: ReadLinesOptions) => (await collect(chunks, opts)).flat();
+const texts = (lines: Line[]) => lines.map((l) => dec.decode(l.bytes));
+
+describe("readLines", () => {
+  it("gives each line with its number, start offset and the offset after its newline", async () => {
+    const lines = await flat(chunked(enc.encode("ab\n\ncde\nf"), [3]));
+    expect(lines.map((l) => [dec.decode(l.bytes), l.lineNo, l.offset, l.end, l.tooLong])).toEqual([
+      ["ab", 1, 0, 3, false],
+      ["", 2, 3, 4, false],
+      ["cde", 3, 4, 8, false],
+      ["f", 4, 8, 9, false],
+    ]);
+  });
+
+  it("strips the \\r of CRLF endings but keeps the offsets of the bytes on disk", async () => {
+    const lines = await flat(chunked(enc.encode("a\r\nbc\r\n\r\nlone\rcr\n"), [2]));
+    expect(texts(lines)).toEqual(["a", "bc", "", "lone\rcr"]);
+    expect(lines.map((l) => l.end)).toEqual([3, 7, 9, 17]);
+  });
+
+  it("finds the same lines and offsets for any chunking (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.stringMatching(/^[a-z\r ]{0,12}$/), { maxLength: 20 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+        async (parts, trailingNewline, sizes) => {
+          const text = parts.join("\n") + (trailingNewline && parts.length ? "\n" : "");
+          const data = enc.encode(text);
+          const lines = await flat(chunked(data, sizes), { batchLines: 3 });
+          const pieces = text.split("\n");
+          // Every piece but the last was ended by a newline; an empty last piece is no line at all.
+          const expected = pieces.slice(0, pieces.at(-1) === "" ? -1 : undefined);
+          const ended = (i: number) => i < pieces.length - 1;
+          expect(texts(lines)).toEqual(expected.map((l, i) => (ended(i) && l.endsWith("\r") ? l.slice(0, -1) : l)));
+          let offset = 0;
+          lines.forEach((l, i) => {
+            expect(l.offset).toBe(offset);
+            expect(l.lineNo).toBe(i + 1);
+            offset += enc.encode(expected[i]!).length + 1;
+            expect(l.end).toBe(Math.min(offset, data.length));
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("yields batches of at most batchLines, and as soon as a chunk is used up", async () => {
+    const data = enc.encode("1\n2\n3\n4\n5\n");
+    expect((await collect(chunked(data, [data.length]), { batchLines: 2 })).map((b) => b.length)).toEqual([2, 2, 1]);
+    expect((await collect(chunked(data, [4]))).map((b) => b.length)).toEqual([2, 2, 1]);
+  });
+
+  it("turns an over-long line into one tooLong line holding its first maxLineBytes bytes", async () => {
+    const long = "x".repeat(50);
+    for (const sizes of [[1000], [7], [1]]) {
+      const lines = await flat(chunked(enc.encode(`ok\n${long}\nnext\n`), sizes), { maxLineBytes: 10 });
+      expect(texts(lines)).toEqual(["ok", "x".repeat(10), "next"]);
+      expect(lines.map((l) => l.tooLong)).toEqual([false, true, false]);
+      expect(lines[1]).toMatchObject({ offset: 3, end: 54, lineNo: 2 });
+      expect(lines[2]).toMatchObject({ offset: 54, lineNo: 3 });
+    }
+  });
+
+  it("counts the limit without the \\r of a CRLF: a line of exactly maxLineBytes is not too long", async () => {
+    const lines = await flat(chunked(enc.encode("0123456789\r\n0123456789A\r\n"), [4]), { maxLineBytes: 10 });
+    expect(lines.map((l) => [dec.decode(l.bytes), l.tooLong])).toEqual([
+      ["0123456789", false],
+      ["0123456789", true],
+    ]);
+  });
+
+  it("reads a 64 MiB line in bounded memory", async () => {
+    const chunk = new Uint8Array(1 << 20).fill(97);
+    async function* huge() {
+      yield enc.encode("head\n");
+      for (let i = 0; i < 64; i++) yield chunk;
+      yield enc.encode("\ntail\n");
+    }
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const lines: Line[] = [];
+    for await (const batch of readLines(huge())) {
+      lines.push(...batch);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    }
+    expect(texts(lines).map((t) => t.length)).toEqual([4, 65536, 4]);
+    expect(lines[1]!.tooLong).toBe(true);
+    expect(lines[2]!.offset).toBe(5 + 64 * (1 << 20) + 1);
+    expect(peak).toBeLessThan(16 << 20);
+  });
+
+  it("leaves a last line without newline for later when flushPartialAtEnd is false", async () => {
+    const lines = await flat(chunked(enc.encode("a\nb\npart"), [3]), { flushPartialAtEnd: false });
+    expect(texts(lines)).toEqual(["a", "b"]);
+    expect(lines.at(-1)!.end).toBe(4);
+  });
+
+  it("resumes at a byte offset from a file with createReadStream({ start }) and numbers lines on", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lines-"));
+    const file = join(dir, "log.txt");
+    await writeFile(file, "first\r\nsecond\nthird\nfourth\n");
+    const all = await flat(createReadStream(file));
+    const cut = all[1]!;
+    const rest = await flat(createReadStream(file, { start: cut.end }), {
+      startOffset: cut.end,
+      startLine: cut.lineNo + 1,
+    });
+    expect(rest).toEqual(all.slice(2));
+    const bytes = readFileSync(file);
+    for (const l of all)
+      expect(dec.decode(bytes.subarray(l.offset, l.end))).toMatch(new RegExp(`^${dec.decode(l.bytes)}\r?\n$`));
+  });
+});
