@@ -2,7 +2,7 @@
  * SeriesStore on InfluxDB 1.x over its HTTP API (https://docs.influxdata.com/influxdb/v1.6/tools/api/):
  *   POST /write?db=&rp=&precision=ms   line protocol built by points.ts (the client library's Point)
  *   GET  /query?db=&epoch=ms&chunked=true&q=SELECT * FROM … GROUP BY *   InfluxQL, tags come back per series
- *   POST /query?q=CREATE DATABASE …     at first use when `createDatabase` (idempotent in 1.x)
+ *   POST /query?q=CREATE DATABASE …     when a write finds the database missing and `createDatabase` is on
  * Credentials go in an `Authorization: Basic` header, never in the URL, and never into a message.
  */
 import type { Context } from "../context.ts";
@@ -30,7 +30,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
   const policy = { maxRetries: config.maxRetries, store: kind };
   let password: string | undefined;
   let auth: Promise<string | undefined> | null = null;
-  let databaseReady: Promise<void> | null = null;
+  let creating: Promise<void> | null = null;
 
   const authorization = () => {
     auth ??= (async () => {
@@ -93,20 +93,24 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
     return new LogbenchError(code, redact(`${doing}: ${error}`, [password]));
   }
 
-  function ensureDatabase(): Promise<void> {
-    if (!config.createDatabase) return Promise.resolve();
-    databaseReady ??= influxql(
-      `creating database ${config.database}`,
-      `CREATE DATABASE ${ident(config.database)}`,
-      "POST",
-    )
+  /** CREATE DATABASE (idempotent in 1.x), shared by concurrent writers. Needs admin rights, so it runs
+   *  only when a write found the database missing: a write-only user is enough while it exists. */
+  function createDatabase(): Promise<void> {
+    creating ??= influxql(`creating database ${config.database}`, `CREATE DATABASE ${ident(config.database)}`, "POST")
       .then(() => undefined)
-      .catch((err) => {
-        databaseReady = null;
-        throw err;
+      .finally(() => {
+        creating = null;
       });
-    return databaseReady;
+    return creating;
   }
+
+  /** With createDatabase, a missing database is an empty store for readers (nothing was written yet). */
+  const emptyIfMissing =
+    <T>(empty: T) =>
+    (err: unknown): T => {
+      if (err instanceof LogbenchError && err.code === "NOT_FOUND" && config.createDatabase) return empty;
+      throw err;
+    };
 
   const from = () =>
     config.retentionPolicy
@@ -121,17 +125,15 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
       try {
         const lines = toLineProtocol(points);
         if (lines.length === 0) return;
-        await ensureDatabase();
         const params: Record<string, string> = { db: config.database, precision: "ms" };
         if (config.retentionPolicy) params.rp = config.retentionPolicy;
         for (const chunk of chunks(lines)) {
           const body = chunk.join("\n");
           const send = () => withRetries(ctx, policy, () => request(doing, "POST", "/write", params, body));
           await send().catch(async (err: unknown) => {
-            // Dropped behind our back (or never there): create it once more, then retry this chunk.
+            // First use (or dropped behind our back): create it, then send this chunk again.
             if (!(err instanceof LogbenchError && err.code === "NOT_FOUND" && config.createDatabase)) throw err;
-            databaseReady = null;
-            await ensureDatabase();
+            await createDatabase();
             await send();
           });
         }
@@ -143,7 +145,6 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
     async query(q: SeriesQuery) {
       const doing = `querying ${q.measurement} in InfluxDB ${base} database ${config.database}`;
       try {
-        await ensureDatabase();
         const where: string[] = [];
         if (q.from !== undefined) where.push(`time >= ${Math.floor(q.from)}ms`);
         if (q.to !== undefined) where.push(`time < ${Math.floor(q.to)}ms`);
@@ -152,7 +153,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
           `SELECT * FROM ${from()}${ident(q.measurement)}` +
           (where.length ? ` WHERE ${where.join(" AND ")}` : "") +
           " GROUP BY *";
-        const results = await influxql(doing, sql);
+        const results = await influxql(doing, sql).catch(emptyIfMissing<InfluxQLResult[]>([]));
         return results.flatMap((r) => (r.series ?? []).flatMap(seriesToPoints)).sort(comparePoints);
       } catch (err) {
         throw wrapError(doing, err);
@@ -162,8 +163,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
     async measurements() {
       const doing = `listing measurements in InfluxDB ${base} database ${config.database}`;
       try {
-        await ensureDatabase();
-        const results = await influxql(doing, "SHOW MEASUREMENTS");
+        const results = await influxql(doing, "SHOW MEASUREMENTS").catch(emptyIfMissing<InfluxQLResult[]>([]));
         const names = results.flatMap((r) =>
           (r.series ?? []).flatMap((s) => (s.values ?? []).map((v) => String(v[0]))),
         );

@@ -155,6 +155,20 @@ describe("InfluxDB 1.x retries (local HTTP stub)", () => {
     expect(ctx.metrics.get("logbench_series_retries_total", { store: "influxdb-v1", code: "UNAVAILABLE" })).toBe(1);
   });
 
+  it("sends CREATE DATABASE only when a write finds the database missing, then writes again", async () => {
+    const notFound = { status: 404, body: '{"error":"database not found: \\"logbench\\""}' };
+    const created = { status: 200, body: '{"results":[{"statement_id":0}]}' };
+    const { s, store } = await storeOn([notFound, created], { createDatabase: true });
+    await store.write([point({ count: 1 })]);
+    await store.write([point({ count: 2 })]);
+    expect(s.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "POST /write?db=logbench&precision=ms",
+      `POST /query?${new URLSearchParams({ db: "logbench", epoch: "ms", q: 'CREATE DATABASE "logbench"', chunked: "true", chunk_size: "10000" })}`,
+      "POST /write?db=logbench&precision=ms",
+      "POST /write?db=logbench&precision=ms",
+    ]);
+  });
+
   it("retries 429 as THROTTLED after Retry-After", async () => {
     const { s, ctx, store } = await storeOn([
       { status: 429, body: '{"error":"too many requests"}', headers: { "retry-after": "1" } },

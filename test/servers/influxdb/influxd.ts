@@ -107,7 +107,12 @@ export async function startInfluxd(): Promise<InfluxdServer> {
   proc.stdout?.on("data", capture);
   proc.stderr?.on("data", capture);
 
+  // If the test runner dies without its teardown, take influxd along rather than leave it running.
+  const killOnExit = () => proc.kill("SIGKILL");
+  process.once("exit", killOnExit);
+
   const stop = async () => {
+    process.off("exit", killOnExit);
     if (exited === null) {
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
