@@ -9,7 +9,12 @@
  *   5xx, no answer → UNAVAILABLE / TIMEOUT, retried with backoff (Retry-After honoured when given)
  */
 import type { Context } from "../context.ts";
-import { type ErrorCode, LogbenchError } from "../errors.ts";
+import { type ErrorCode, LogbenchError, wrapError } from "../errors.ts";
+
+/** wrapError, unless the error already says what was being done (request errors carry the same words). */
+export function inContext(doing: string, err: unknown): LogbenchError {
+  return err instanceof LogbenchError && err.message.startsWith(doing) ? err : wrapError(doing, err);
+}
 
 /** Replace every secret found in `text` with "***" (servers and proxies sometimes echo what they got). */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {

@@ -5,11 +5,12 @@
  *   POST /query?q=CREATE DATABASE …     when a write finds the database missing and `createDatabase` is on
  * Credentials go in an `Authorization: Basic` header, never in the URL, and never into a message.
  */
+import { Buffer } from "node:buffer";
 import type { Context } from "../context.ts";
-import { LogbenchError, wrapError } from "../errors.ts";
+import { LogbenchError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import { type InfluxV1Config, readSecret } from "./config.ts";
-import { influxHttpError, influxNetworkError, redact, withRetries } from "./errors.ts";
+import { inContext, influxHttpError, influxNetworkError, redact, withRetries } from "./errors.ts";
 import { chunks, comparePoints, toLineProtocol } from "./points.ts";
 
 interface InfluxQLSeries {
@@ -138,7 +139,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
           });
         }
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 
@@ -156,7 +157,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
         const results = await influxql(doing, sql).catch(emptyIfMissing<InfluxQLResult[]>([]));
         return results.flatMap((r) => (r.series ?? []).flatMap(seriesToPoints)).sort(comparePoints);
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 
@@ -169,7 +170,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
         );
         return [...new Set(names)].sort();
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 

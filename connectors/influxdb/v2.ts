@@ -12,10 +12,10 @@
  */
 import { type FluxTableMetaData, fluxDateTime, fluxString, HttpError, InfluxDB } from "@influxdata/influxdb-client";
 import type { Context } from "../context.ts";
-import { LogbenchError, wrapError } from "../errors.ts";
+import { LogbenchError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import { type InfluxV2Config, readSecret } from "./config.ts";
-import { influxHttpError, influxNetworkError, withRetries } from "./errors.ts";
+import { inContext, influxHttpError, influxNetworkError, withRetries } from "./errors.ts";
 import { chunks, comparePoints, toLineProtocol } from "./points.ts";
 
 /** Flux range needs a start and takes a stop: the widest sensible span when the query leaves them out. */
@@ -103,7 +103,7 @@ export function createInfluxV2Store(config: InfluxV2Config, ctx: Context): Serie
         const lines = toLineProtocol(points);
         for (const chunk of chunks(lines)) await withRetries(ctx, policy, () => writeChunk(doing, chunk));
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 
@@ -122,7 +122,7 @@ export function createInfluxV2Store(config: InfluxV2Config, ctx: Context): Serie
         const rows = await flux(doing, query);
         return rows.map(({ row, meta }) => rowToPoint(q.measurement, row, meta)).sort(comparePoints);
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 
@@ -136,7 +136,7 @@ export function createInfluxV2Store(config: InfluxV2Config, ctx: Context): Serie
         const names = rows.map(({ row, meta }) => String(meta.column("_value").get(row)));
         return [...new Set(names)].sort();
       } catch (err) {
-        throw wrapError(doing, err);
+        throw inContext(doing, err);
       }
     },
 
