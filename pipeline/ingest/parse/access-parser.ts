@@ -77,8 +77,11 @@ function reasons(steps: Step[]): Reasons {
   return {
     literal: (si, s, pos) => literal(si, s, pos, steps[si]!.pre),
     bracket: (si, s, pos) => literal(si, s, pos, "["),
-    lineEnds: (si, s, pos) =>
-      fail(pos >= s.length ? `line ends before ${label(si)}` : `line ends in ${label(si)} ${show(s.slice(pos))}`),
+    lineEnds: (si, s, pos) => {
+      if (pos >= s.length) return fail(`line ends before ${label(si)}`);
+      const next = steps.slice(si + 1).find((st) => st.field)?.field?.label ?? "the rest of the format";
+      return fail(`line ends before ${next} (last read: ${label(si)} ${show(s.slice(pos))})`);
+    },
     missing: (si) => fail(`missing ${label(si)}`),
     quote: (si) => fail(`missing closing quote in ${label(si)}`),
     time: (si, s, pos) => fail(`bad timestamp ${show(timeText(s, pos, steps[si]!))}`),

@@ -47,6 +47,8 @@ function lookup(rec: Record<string, unknown>, path: string): unknown {
   return cur;
 }
 
+const showValue = (v: unknown) => show(typeof v === "string" ? v : JSON.stringify(v));
+
 function text(v: unknown): string | null {
   if (v === undefined || v === null || v === "-") return null;
   if (typeof v === "string") return v;
@@ -129,7 +131,7 @@ export class JsonLineParser implements LineParser {
       if (t === undefined || t === null)
         return fail(`missing time field ${this.timePaths.map((p) => `"${p}"`).join(" or ")}`);
       ts = this.readTime(t);
-      if (Number.isNaN(ts)) return fail(`bad timestamp ${show(typeof t === "string" ? t : JSON.stringify(t))}`);
+      if (Number.isNaN(ts)) return fail(`bad timestamp ${showValue(t)}`);
     }
     const p = this.paths;
     let method = text(find(p.method));
@@ -151,10 +153,10 @@ export class JsonLineParser implements LineParser {
     }
     const statusValue = find(p.status);
     const status = this.number(statusValue, true);
-    if (status === undefined) return fail(`bad status ${show(JSON.stringify(statusValue))}`);
+    if (status === undefined) return fail(`bad status ${showValue(statusValue)}`);
     const bytesValue = find(p.bytes);
     const bytes = this.number(bytesValue, false);
-    if (bytes === undefined) return fail(`bad byte count ${show(JSON.stringify(bytesValue))}`);
+    if (bytes === undefined) return fail(`bad byte count ${showValue(bytesValue)}`);
     const event: LogEvent = {
       ts,
       host: text(find(p.host)),

@@ -102,7 +102,7 @@ describe("nasa-aug95-excerpt-broken.log (newlines inserted every 4,096 bytes, la
     // Line 38 stops inside the request; line 1930 is the cut-off last line "miriwo".
     expect(byLine.get(38)).toBe("missing closing quote in request");
     expect(byLine.get(77)).toBe('bad timestamp "01/Aug/199"');
-    expect(byLine.get(1930)).toBe('line ends in host "miriwo"');
+    expect(byLine.get(1930)).toBe('line ends before ident (last read: host "miriwo")');
   });
 });
 

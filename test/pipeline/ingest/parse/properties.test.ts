@@ -1,0 +1,223 @@
+/**
+ * Properties over inputs nobody would write by hand: the parser never throws (random bytes, random
+ * text, mutated real lines), takes time linear in the line's length on adversarial input, and reads
+ * back exactly what a generated valid line holds (Apache escaping included).
+ */
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createParser, type LineParser, type ParseOutcome } from "../../../../pipeline/ingest/parse/index.ts";
+
+const FORMATS = [
+  "clf",
+  "combined",
+  "nginx",
+  "json",
+  '%h %l %u %{%Y-%m-%d %H:%M:%S %z}t "%r" %>s %b "%{Referer}i" %D "%{User-agent}i"',
+  '$remote_addr [$time_iso8601] "$request" $status $body_bytes_sent "$http_user_agent" $request_time',
+];
+const parsers = FORMATS.map((f) => createParser(f));
+const enc = new TextEncoder();
+
+const sampleLines = ["nasa-aug95-excerpt-broken.log", "elastic-apache-combined.log"].flatMap((f) =>
+  readFileSync(new URL(`../../../../data/samples/${f}`, import.meta.url), "utf8")
+    .split("\n")
+    .slice(0, 400),
+);
+
+/** An outcome is either a reason or an event whose fields have the types and ranges LogEvent promises. */
+function wellFormed(out: ParseOutcome): void {
+  if (!out.ok) {
+    expect(typeof out.reason).toBe("string");
+    expect(out.reason.length).toBeGreaterThan(0);
+    return;
+  }
+  const e = out.event;
+  expect(Number.isSafeInteger(e.ts)).toBe(true);
+  expect(e.status === null || (Number.isInteger(e.status) && e.status >= 100 && e.status <= 999)).toBe(true);
+  expect(e.bytes === null || (Number.isSafeInteger(e.bytes) && e.bytes >= 0)).toBe(true);
+  for (const k of ["host", "ident", "user", "method", "path", "query", "protocol", "referrer", "agent"] as const)
+    expect(e[k] === null || typeof e[k] === "string").toBe(true);
+}
+
+describe("the parser never throws", () => {
+  it("on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        for (const p of parsers) wellFormed(p.parse(bytes, "p"));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("on random text made of the characters formats care about", () => {
+    const unit = fc.constantFrom(" ", '"', "\\", "[", "]", "-", "/", ":", "x", "1", "2", "+", "{", "}", "é", "\t", "?");
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 200 }), (text) => {
+        for (const p of parsers) {
+          wellFormed(p.parseText(text, "p"));
+          wellFormed(p.parse(enc.encode(text), "p"));
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("on real lines with bytes inserted, deleted and replaced", () => {
+    const edit = fc.record({
+      at: fc.nat(),
+      del: fc.nat({ max: 5 }),
+      ins: fc.string({ unit: fc.constantFrom('"', "\\", "[", "]", " ", "\r", "\u0000", "ÿ", "-"), maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...sampleLines), fc.array(edit, { maxLength: 4 }), (line, edits) => {
+        let s = line;
+        for (const { at, del, ins } of edits) {
+          const i = at % (s.length + 1);
+          s = s.slice(0, i) + ins + s.slice(i + del);
+        }
+        for (const p of parsers) wellFormed(p.parse(enc.encode(s), "p"));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+/** Best of several runs, in ms, of parsing `line` `times` times. */
+function timeOf(p: LineParser, line: Uint8Array, times: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 7; run++) {
+    const t = performance.now();
+    for (let i = 0; i < times; i++) p.parse(line, "p");
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+describe("the parser takes linear time", () => {
+  const prefix = 'h - - [10/Oct/2000:13:55:36 -0700] "GET /';
+  const ADVERSARIAL: Array<[string, (n: number) => string]> = [
+    ["quotes", (n) => '"'.repeat(n)],
+    ["escaped quotes in a request", (n) => prefix + '\\"'.repeat(n)],
+    ["quote-space pairs in a request", (n) => prefix + '" '.repeat(n)],
+    ["backslash runs before quotes", (n) => prefix + '\\\\\\"'.repeat(n)],
+    ["quoted fields after the agent", (n) => `${prefix} HTTP/1.1" 200 5 "-" "a` + '" "x'.repeat(n)],
+    ["brackets", (n) => "[".repeat(n)],
+    ["spaces", (n) => " ".repeat(n)],
+    ["a request of spaces", (n) => `${prefix}${" ".repeat(n)}HTTP/1.1" 200 5`],
+    ["\\x escapes", (n) => `${prefix} HTTP/1.1" 200 5 "-" "${"\\xe2\\x80".repeat(n)}"`],
+    ["nested JSON", (n) => "[".repeat(n)],
+    ["JSON with many keys", (n) => `{${Array.from({ length: n }, (_, i) => `"k${i}":"${i}"`).join(",")}}`],
+  ];
+
+  it("on adversarial lines: 8 times longer costs about 8 times more, never 64", () => {
+    for (const [what, make] of ADVERSARIAL) {
+      for (let k = 0; k < parsers.length; k++) {
+        const p = parsers[k]!;
+        const small = enc.encode(make(500));
+        const large = enc.encode(make(4000));
+        // Warm up so that both sizes run optimized code.
+        timeOf(p, small, 50);
+        const ratio = timeOf(p, large, 20) / Math.max(timeOf(p, small, 20), 0.05);
+        expect(ratio, `${what} with ${FORMATS[k]}`).toBeLessThan(24);
+      }
+    }
+  });
+});
+
+// --- round trip -----------------------------------------------------------------------------------
+
+/** Apache's mod_log_config escaping of a header or request value (ap_escape_logitem). */
+function apacheEscape(s: string, escapeNonAscii: boolean): string {
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\t") out += "\\t";
+    else if (c < 0x20 || c === 0x7f || (c > 0x7f && escapeNonAscii))
+      for (const b of enc.encode(ch)) out += `\\x${b.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+function clfTime(ts: number, offsetMin: number): string {
+  const d = new Date(ts + offsetMin * 60_000);
+  const sign = offsetMin < 0 ? "-" : "+";
+  const a = Math.abs(offsetMin);
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${sign}${pad(Math.floor(a / 60))}${pad(a % 60)}`;
+}
+
+const token = fc.stringMatching(/^[A-Za-z0-9._@]{1,12}$/);
+const freeText = fc
+  .oneof(
+    fc.string({ unit: "grapheme", maxLength: 40 }),
+    fc.string({ unit: fc.constantFrom('"', "\\", " ", "\t", "\u0001", "a", "é", "\u{1F600}", "\n"), maxLength: 30 }),
+  )
+  .filter((s) => s !== "-");
+const record = fc.record({
+  host: fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()),
+  ident: fc.option(token),
+  user: fc.option(token),
+  ts: fc.integer({ min: Date.UTC(1990, 0, 1) / 1000, max: Date.UTC(2037, 11, 31) / 1000 }).map((s) => s * 1000),
+  offsetMin: fc.constantFrom(0, -240, -420, 60, 330, 345, 600, -720, 840),
+  method: fc.oneof(
+    fc.constantFrom("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"),
+    fc.stringMatching(/^[A-Z]{1,10}$/),
+  ),
+  path: fc.stringMatching(/^\/[A-Za-z0-9/._~%-]{0,30}$/),
+  query: fc.option(fc.stringMatching(/^[A-Za-z0-9=&%._-]{0,20}$/)),
+  protocol: fc.constantFrom("HTTP/1.0", "HTTP/1.1", "HTTP/2.0"),
+  status: fc.integer({ min: 100, max: 599 }),
+  bytes: fc.option(fc.nat({ max: 1e12 })),
+  referrer: fc.option(freeText),
+  agent: fc.option(freeText),
+  escapeNonAscii: fc.boolean(),
+});
+
+describe("generated valid lines read back exactly", () => {
+  it("combined, with Apache escaping of request, referrer and user agent", () => {
+    const parser = createParser("combined");
+    fc.assert(
+      fc.property(record, (r) => {
+        const q = (v: string | null) => (v === null ? "-" : apacheEscape(v, r.escapeNonAscii));
+        const target = r.query === null ? r.path : `${r.path}?${r.query}`;
+        const line = [
+          r.host,
+          r.ident ?? "-",
+          r.user ?? "-",
+          `[${clfTime(r.ts, r.offsetMin)}]`,
+          `"${r.method} ${target} ${r.protocol}"`,
+          r.status,
+          r.bytes ?? "-",
+          `"${q(r.referrer)}"`,
+          `"${q(r.agent)}"`,
+        ].join(" ");
+        const out = parser.parse(enc.encode(line), "gen");
+        expect(out, line).toEqual({
+          ok: true,
+          event: {
+            ts: r.ts,
+            host: r.host,
+            ident: r.ident,
+            user: r.user,
+            method: r.method,
+            path: r.path,
+            query: r.query,
+            protocol: r.protocol,
+            status: r.status,
+            bytes: r.bytes,
+            referrer: r.referrer,
+            agent: r.agent,
+            source: "gen",
+          },
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
