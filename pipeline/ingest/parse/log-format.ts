@@ -270,8 +270,8 @@ export function compileFormat(text: string): Program {
   const pieces = apache ? tokenizeApache(fmt) : tokenizeNginx(fmt);
   // `%U%q` (path then query, no separator) is common: read it as one target split at "?".
   for (let i = 0; i + 1 < pieces.length; i++) {
-    const a = pieces[i];
-    const b = pieces[i + 1];
+    const a = pieces[i]!;
+    const b = pieces[i + 1]!;
     if (typeof a !== "string" && typeof b !== "string" && a.target === TARGET.path && b.target === TARGET.query)
       pieces.splice(i, 2, f(TARGET.uri, "path and query"));
   }
