@@ -85,6 +85,12 @@ export async function subscribeKafka(
   });
   done.catch(() => {}); // callers may only await stop(); the rejection is still delivered to whoever awaits done
 
+  // Stages call subscription.seek from onAssigned, so onAssigned must not run before subscribe returned.
+  let returned!: () => void;
+  const subscribeReturned = new Promise<void>((resolve) => {
+    returned = resolve;
+  });
+
   const drain = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
@@ -115,6 +121,7 @@ export async function subscribeKafka(
     const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
     assigned = partitions;
     enqueue(async () => {
+      await subscribeReturned;
       if (!options.onAssigned || partitions.length === 0) return;
       const committed = await fetchCommitted(await admin(), group, topic);
       await options.onAssigned(
@@ -218,6 +225,7 @@ export async function subscribeKafka(
     throw kafkaError(`subscribing to ${topic} in group ${group}`, err);
   }
 
+  setImmediate(returned);
   return {
     async commit(partition, offset, metadata) {
       if (ended) {

@@ -1,0 +1,108 @@
+/**
+ * Record framing of the local file log. One partition is one append-only file of frames:
+ *
+ *   frame   = magic:u32 bodyLength:u32 crc:u32 body          (big-endian)
+ *   body    = timestamp:f64 keyLength:i32 key:bytes value:bytes   (keyLength -1 = null key)
+ *   magic   = 0x4C424631 ("LBF1");  crc = CRC-32 (IEEE) of body
+ *
+ * A record's offset is the byte position of its frame. A frame that is cut short, has another
+ * magic, an absurd length, or a CRC that does not match ends the readable part of the file: appends
+ * are serialized and each writer cuts such a tail away before it writes (see partition-log.ts),
+ * so the only place one can be is the tail left by a writer killed mid-write.
+ */
+
+export const MAGIC = 0x4c424631;
+export const HEADER_BYTES = 12;
+const BODY_FIXED = 12;
+/** Larger bodies are treated as garbage: a torn length field must not make readers wait for gigabytes. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 as in zlib/PNG; written here because node:zlib's crc32 is not in every runtime we target. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export interface FrameRecord {
+  key: string | null;
+  value: Uint8Array;
+  timestamp: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Encode records into one buffer of consecutive frames (one write, one fsync). */
+export function encodeFrames(records: FrameRecord[]): Uint8Array {
+  const keys = records.map((r) => (r.key === null ? null : encoder.encode(r.key)));
+  let total = 0;
+  for (let i = 0; i < records.length; i++)
+    total += HEADER_BYTES + BODY_FIXED + (keys[i]?.length ?? 0) + records[i]!.value.length;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const key = keys[i];
+    const bodyStart = pos + HEADER_BYTES;
+    const bodyLength = BODY_FIXED + (key?.length ?? 0) + r.value.length;
+    view.setUint32(pos, MAGIC);
+    view.setUint32(pos + 4, bodyLength);
+    view.setFloat64(bodyStart, r.timestamp);
+    view.setInt32(bodyStart + 8, key ? key.length : -1);
+    if (key) out.set(key, bodyStart + BODY_FIXED);
+    out.set(r.value, bodyStart + BODY_FIXED + (key?.length ?? 0));
+    view.setUint32(pos + 8, crc32(out, bodyStart, bodyStart + bodyLength));
+    pos = bodyStart + bodyLength;
+  }
+  return out;
+}
+
+export type FrameCheck =
+  | { kind: "frame"; length: number }
+  /** The bytes so far are a valid beginning; `need` bytes in all would complete the frame. */
+  | { kind: "incomplete"; need: number }
+  | { kind: "invalid"; reason: string };
+
+/** Check the frame starting at `at` in `buf` (which holds `available` meaningful bytes). */
+export function checkFrame(buf: Uint8Array, at: number, available: number): FrameCheck {
+  const left = available - at;
+  if (left < HEADER_BYTES) return { kind: "incomplete", need: HEADER_BYTES };
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (view.getUint32(at) !== MAGIC) return { kind: "invalid", reason: "bad magic" };
+  const bodyLength = view.getUint32(at + 4);
+  if (bodyLength < BODY_FIXED || bodyLength > MAX_BODY_BYTES) return { kind: "invalid", reason: "bad length" };
+  if (left < HEADER_BYTES + bodyLength) return { kind: "incomplete", need: HEADER_BYTES + bodyLength };
+  const start = at + HEADER_BYTES;
+  if (crc32(buf, start, start + bodyLength) !== view.getUint32(at + 8)) return { kind: "invalid", reason: "bad CRC" };
+  const keyLength = view.getInt32(start + 8);
+  if (keyLength < -1 || keyLength > bodyLength - BODY_FIXED) return { kind: "invalid", reason: "bad key length" };
+  return { kind: "frame", length: HEADER_BYTES + bodyLength };
+}
+
+/** Decode a frame already accepted by checkFrame. The value is copied out of `buf`. */
+export function decodeFrame(buf: Uint8Array, at: number): FrameRecord {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const bodyLength = view.getUint32(at + 4);
+  const start = at + HEADER_BYTES;
+  const timestamp = view.getFloat64(start);
+  const keyLength = view.getInt32(start + 8);
+  const keyStart = start + BODY_FIXED;
+  const valueStart = keyStart + Math.max(keyLength, 0);
+  return {
+    timestamp,
+    key: keyLength < 0 ? null : decoder.decode(buf.subarray(keyStart, valueStart)),
+    value: buf.slice(valueStart, start + bodyLength),
+  };
+}

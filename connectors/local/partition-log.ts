@@ -1,0 +1,210 @@
+/**
+ * One partition of the local file log: an append-only file of frames (frame.ts).
+ *
+ * Appends from every process go through the partition's lock file (lock-file.ts). Under the lock,
+ * the writer first walks the frames written since the end it last knew; a frame cut short or not
+ * valid there is the tail of a writer that was killed, and is cut away before the new frames are
+ * written (one write, then fdatasync when configured). So valid frames are never moved or removed,
+ * and offsets (byte positions) only grow: they are monotonic, not dense.
+ */
+import { type FileHandle, open } from "node:fs/promises";
+import type { Logger } from "../context.ts";
+import { LogbenchError } from "../errors.ts";
+import { checkFrame, decodeFrame, type FrameRecord } from "./frame.ts";
+import { acquireLock } from "./lock-file.ts";
+
+export interface StoredRecord extends FrameRecord {
+  offset: number;
+}
+
+export interface ChunkRead {
+  records: StoredRecord[];
+  /** Position after the last valid frame read. */
+  next: number;
+  /** end: nothing after `next`; more: stopped at maxBytes; tail: a frame cut short or invalid at `next`. */
+  status: "end" | "more" | "tail";
+  size: number;
+}
+
+/**
+ * Read the valid frames from `from` (a frame boundary), at most about `maxBytes` (a single larger
+ * frame is read whole). `decode` false only walks the frames; the walk also stops at the first
+ * boundary at or after `stopAt`.
+ */
+export async function readChunk(
+  handle: FileHandle,
+  from: number,
+  maxBytes: number,
+  decode = true,
+  stopAt = Number.POSITIVE_INFINITY,
+): Promise<ChunkRead> {
+  const size = (await handle.stat()).size;
+  const records: StoredRecord[] = [];
+  if (from >= size) return { records, next: from, status: "end", size };
+  let want = Math.min(maxBytes, size - from);
+  for (;;) {
+    const buf = new Uint8Array(want);
+    const { bytesRead } = await handle.read(buf, 0, want, from);
+    let at = 0;
+    while (at < bytesRead) {
+      if (from + at >= stopAt) return { records, next: from + at, status: "more", size };
+      const check = checkFrame(buf, at, bytesRead);
+      if (check.kind === "frame") {
+        if (decode) records.push({ ...decodeFrame(buf, at), offset: from + at });
+        at += check.length;
+        continue;
+      }
+      if (check.kind === "incomplete" && from + at + check.need <= size) {
+        if (at === 0) break; // one frame larger than maxBytes: read it whole below
+        return { records, next: from + at, status: "more", size };
+      }
+      return { records, next: from + at, status: "tail", size };
+    }
+    if (at > 0 || bytesRead === 0) {
+      const next = from + at;
+      return { records, next, status: next >= size ? "end" : "more", size };
+    }
+    const check = checkFrame(buf, 0, bytesRead);
+    if (check.kind !== "incomplete" || check.need <= want) return { records, next: from, status: "tail", size };
+    want = check.need;
+  }
+}
+
+/** Walk frames from a known boundary to the end of the valid part. */
+export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number }> {
+  let pos = from;
+  for (;;) {
+    const r = await readChunk(handle, pos, 4 * 1024 * 1024, false);
+    pos = r.next;
+    if (r.status !== "more") return { end: pos, size: r.size };
+  }
+}
+
+/**
+ * Where to read from for "the first record at or after `target`": the first boundary at or after
+ * it, or the valid end when the target lies beyond it (the reader then skips records below the
+ * target). `from` is a known boundary; the walk starts there when it is not past the target.
+ */
+export async function locate(handle: FileHandle, target: number, from: number): Promise<number> {
+  let pos = from <= target ? from : 0;
+  while (pos < target) {
+    const r = await readChunk(handle, pos, 1024 * 1024, false, target);
+    if (r.next === pos && r.status !== "more") return pos;
+    pos = r.next;
+    if (r.status !== "more") return pos;
+  }
+  return pos;
+}
+
+export interface PartitionLogOptions {
+  fsync: boolean;
+  lockStaleMs: number;
+  lockTimeoutMs: number;
+  logger: Logger;
+  onTornTail?(bytes: number): void;
+}
+
+export class PartitionLog {
+  /** A boundary with only valid frames before it: where the next walk may start. */
+  private knownEnd = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    readonly lockPath: string,
+    private readonly options: PartitionLogOptions,
+  ) {}
+
+  /** Sparse, sorted frame boundaries seen in this process (valid frames never move, so they stay true). */
+  private readonly boundaries: number[] = [0];
+
+  /** Note a boundary (kept roughly every 256 KiB) so later seeks need not walk from 0. */
+  remember(boundary: number): void {
+    const last = this.boundaries[this.boundaries.length - 1]!;
+    if (boundary >= last + 256 * 1024) this.boundaries.push(boundary);
+  }
+
+  /** The greatest known boundary at or below `target`. */
+  hint(target: number): number {
+    let lo = 0;
+    let hi = this.boundaries.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.boundaries[mid]! <= target) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.boundaries[lo]!;
+  }
+
+  /** Append encoded frames; resolves with the offset of the first once durable. In-process calls queue up. */
+  append(frames: Uint8Array): Promise<number> {
+    const run = () => this.appendLocked(frames);
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Position after the last valid frame (the high watermark). */
+  async high(): Promise<number> {
+    const handle = await this.openRead();
+    if (!handle) return 0;
+    try {
+      const { end, size } = await validEnd(handle, this.knownEnd <= (await handle.stat()).size ? this.knownEnd : 0);
+      if (end <= size) this.knownEnd = Math.max(this.knownEnd, end);
+      return end;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Open for reading; null while the partition has no file yet. */
+  async openRead(): Promise<FileHandle | null> {
+    try {
+      return await open(this.file, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+  }
+
+  private async appendLocked(frames: Uint8Array): Promise<number> {
+    const lock = await acquireLock(this.lockPath, {
+      staleMs: this.options.lockStaleMs,
+      timeoutMs: this.options.lockTimeoutMs,
+    });
+    try {
+      const handle = await open(this.file, "a+").then(async (h) => {
+        await h.close();
+        return open(this.file, "r+");
+      });
+      try {
+        const size = (await handle.stat()).size;
+        const { end } = await validEnd(handle, this.knownEnd <= size ? this.knownEnd : 0);
+        if (end < size) {
+          await handle.truncate(end);
+          this.options.onTornTail?.(size - end);
+          this.options.logger.warn("Cut a torn tail off a partition of the local log (a writer died mid-write).", {
+            file: this.file,
+            bytes: size - end,
+          });
+        }
+        // A holder stalled past the stale limit may have lost the lock: never write over another writer.
+        if (!(await lock.stillHeld())) {
+          throw new LogbenchError("CONFLICT", `appending to ${this.file}: the append lock was taken over`);
+        }
+        let written = 0;
+        while (written < frames.length) {
+          const { bytesWritten } = await handle.write(frames, written, frames.length - written, end + written);
+          written += bytesWritten;
+        }
+        if (this.options.fsync) await handle.datasync();
+        this.knownEnd = end + frames.length;
+        return end;
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+}

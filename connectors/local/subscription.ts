@@ -1,0 +1,252 @@
+/**
+ * A consumer-group member of the local file log.
+ *
+ * Membership: a group has ONE active member at a time, which gets every partition; it holds
+ * groups/<group>/member.lock (pid + token, touched every 2 s). Any other subscription to the group,
+ * in this process or another, is a standby with no partitions: it takes over when the active member
+ * stops, dies (its pid is gone), or stops touching the lock for MEMBER_STALE_MS. A member that finds
+ * its lock taken over revokes everything and becomes a standby; its commits are refused from then on.
+ *
+ * Reading: one loop per assigned partition polls the file for growth every `pollMs`; the next batch
+ * of a partition is read only after onBatch for the previous one resolved.
+ */
+import { type FileHandle, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Context } from "../context.ts";
+import { LogbenchError } from "../errors.ts";
+import type { BusMessage, SubscribeOptions, Subscription } from "../types.ts";
+import { type HeldLock, tryLock } from "./lock-file.ts";
+import { locate, readChunk } from "./partition-log.ts";
+import { readCommits, type TopicFiles, writeCommit } from "./topic-store.ts";
+
+const MEMBER_STALE_MS = 10_000;
+const TOUCH_MS = 2_000;
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+interface Reader {
+  partition: number;
+  handle: FileHandle | null;
+  /** A frame boundary: where the next read starts. */
+  position: number;
+  /** Records below this offset are skipped (after a seek to a position inside a frame). */
+  skipBelow: number;
+  pendingSeek: number | null;
+}
+
+export async function subscribeLocal(
+  topic: TopicFiles,
+  group: string,
+  groupPath: string,
+  options: SubscribeOptions,
+  settings: { pollMs: number; fsync: boolean },
+  ctx: Context,
+): Promise<Subscription> {
+  const log = ctx.logger.child({ topic: options.topic, group });
+  await mkdir(groupPath, { recursive: true });
+  let member: HeldLock | null = null;
+  let assigned: number[] = [];
+  const revoking = new Set<number>();
+  const readers = new Map<number, Reader>();
+  let loops: Promise<void>[] = [];
+  let generation = 0; // bumped on every revoke: loops of an older generation end
+  let stopping = false;
+  let ended = false;
+  let failure: unknown = null;
+  const sleepers = new Set<() => void>();
+  const wake = () => {
+    for (const w of sleepers) w();
+    sleepers.clear();
+  };
+  let resolveDone!: () => void;
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => {});
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      sleepers.add(done);
+    });
+
+  const fail = (err: unknown) => {
+    if (failure || ended) return;
+    failure = err ?? new LogbenchError("INTERNAL", "subscription failed without a reason");
+    void finish();
+  };
+
+  async function readLoop(reader: Reader, gen: number): Promise<void> {
+    const file = topic.logs[reader.partition]!;
+    const active = () => gen === generation && !stopping && !failure;
+    while (active()) {
+      reader.handle ??= await file.openRead();
+      if (!reader.handle) {
+        await sleep(settings.pollMs);
+        continue;
+      }
+      if (reader.pendingSeek !== null) {
+        const target = reader.pendingSeek;
+        reader.pendingSeek = null;
+        reader.position = await locate(reader.handle, target, file.hint(target));
+        reader.skipBelow = target;
+      }
+      const chunk = await readChunk(reader.handle, reader.position, MAX_BATCH_BYTES);
+      file.remember(chunk.next);
+      if (chunk.records.length === 0) {
+        await sleep(settings.pollMs);
+        continue;
+      }
+      const messages: BusMessage[] = [];
+      for (const r of chunk.records) {
+        if (r.offset >= reader.skipBelow) messages.push({ partition: reader.partition, ...r });
+      }
+      if (messages.length > 0) {
+        try {
+          await options.onBatch(reader.partition, messages);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+      }
+      // A seek made during onBatch wins over the position after this batch.
+      if (reader.pendingSeek === null) reader.position = chunk.next;
+    }
+  }
+
+  async function assignAll(): Promise<void> {
+    const commits = await readCommits(groupPath);
+    const partitions = topic.logs.map((_, p) => p);
+    assigned = partitions;
+    const gen = generation;
+    for (const p of partitions) {
+      const committed = commits.get(p);
+      // Without a commit, start at a boundary we know: 0 or the current end.
+      const start = !committed && options.fromBeginning === false ? await topic.logs[p]!.high() : 0;
+      readers.set(p, {
+        partition: p,
+        handle: null,
+        position: start,
+        skipBelow: 0,
+        pendingSeek: committed?.offset ?? null,
+      });
+    }
+    await options.onAssigned?.(
+      partitions.map((partition) => ({ partition, committed: commits.get(partition) ?? null })),
+    );
+    if (gen !== generation || stopping || failure) return;
+    loops = partitions.map((p) => readLoop(readers.get(p)!, gen));
+  }
+
+  async function revokeAll(): Promise<void> {
+    generation++;
+    wake();
+    await Promise.allSettled(loops);
+    loops = [];
+    const revoked = assigned;
+    assigned = [];
+    for (const p of revoked) revoking.add(p);
+    try {
+      if (revoked.length > 0) await options.onRevoked?.(revoked);
+    } finally {
+      for (const p of revoked) revoking.delete(p);
+      for (const r of readers.values()) await r.handle?.close().catch(() => {});
+      readers.clear();
+    }
+  }
+
+  // Membership: take the lock when free, keep it touched, notice when it was taken over.
+  const membership = (async () => {
+    await new Promise((r) => setImmediate(r)); // onAssigned may call seek on the returned subscription
+    while (!stopping && !failure) {
+      try {
+        if (!member) {
+          member = await tryLock(join(groupPath, "member.lock"), MEMBER_STALE_MS);
+          if (member) await assignAll();
+          else await sleep(settings.pollMs * 3);
+        } else {
+          await sleep(TOUCH_MS);
+          if (stopping || failure) break;
+          if (await member.stillHeld()) {
+            await member.touch();
+          } else {
+            log.warn("Lost the local consumer group's membership to another member; revoking partitions.");
+            member = null;
+            await revokeAll();
+          }
+        }
+      } catch (err) {
+        fail(err);
+      }
+    }
+  })();
+
+  let finishing: Promise<void> | null = null;
+  function finish(): Promise<void> {
+    finishing ??= (async () => {
+      stopping = true;
+      wake();
+      await membership;
+      let revokeError: unknown = null;
+      try {
+        await revokeAll();
+      } catch (err) {
+        revokeError = err;
+      }
+      await member?.release().catch(() => {});
+      member = null;
+      ended = true;
+      const err = failure ?? revokeError;
+      if (err) rejectDone(err);
+      else resolveDone();
+    })();
+    return finishing;
+  }
+
+  return {
+    async commit(partition, offset, metadata) {
+      if (ended || (!assigned.includes(partition) && !revoking.has(partition))) {
+        throw new LogbenchError(
+          "CONFLICT",
+          `committing ${options.topic}/${partition}: partition not assigned to this member`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      if (!member || !(await member.stillHeld())) {
+        throw new LogbenchError(
+          "CONFLICT",
+          `committing ${options.topic}/${partition}: group membership was taken over`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      await writeCommit(groupPath, partition, { offset, metadata: metadata ?? null }, settings.fsync);
+    },
+    seek(partition, offset) {
+      const reader = readers.get(partition);
+      if (!reader || !assigned.includes(partition)) {
+        throw new LogbenchError(
+          "BAD_REQUEST",
+          `seeking ${options.topic}/${partition}: partition not assigned to this member`,
+        );
+      }
+      reader.pendingSeek = offset;
+      wake();
+    },
+    assigned: () => [...assigned],
+    stop: async () => {
+      await finish();
+      await done.catch(() => {});
+    },
+    done,
+  };
+}
