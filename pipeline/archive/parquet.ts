@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { LogEvent } from "../model/log-event.ts";
 
 const COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
@@ -32,9 +32,9 @@ export class ParquetEncoder {
   async encode(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
     const table = `batch_${++this.seq}`;
     const file = join(this.dir, `${table}.parquet`);
-    await this.conn.run(`CREATE TEMP TABLE ${table} (${COLUMNS})`);
+    await this.conn.run(`CREATE TABLE ${table} (${COLUMNS})`);
     try {
-      const appender = await this.conn.createAppender(table, "temp");
+      const appender = await this.conn.createAppender(table);
       for (const e of events) {
         appender.appendBigInt(BigInt(e.ts));
         str(appender, e.host);
@@ -58,7 +58,7 @@ export class ParquetEncoder {
       await this.conn.run(`COPY ${table} TO '${file}' (FORMAT parquet, COMPRESSION ${compression})`);
       return new Uint8Array(await readFile(file));
     } finally {
-      await this.conn.run(`DROP TABLE IF EXISTS temp.${table}`);
+      await this.conn.run(`DROP TABLE IF EXISTS ${table}`);
       await rm(file, { force: true });
     }
   }

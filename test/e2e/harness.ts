@@ -47,14 +47,19 @@ export function writeConfig(dir: string, overrides: Record<string, unknown>): st
   return file;
 }
 
-/** Drop files into a spool folder the way a log shipper should: copy elsewhere, then rename in. */
+/**
+ * Drop files into a spool folder the way a log shipper should: copy elsewhere, then rename in. Names get an
+ * order prefix because the spool reads in name order and files must arrive in time order (a file a month
+ * older than what came before is late by event time, and its windows are closed).
+ */
 export function spool(dir: string, files: string[]): void {
   mkdirSync(dir, { recursive: true });
-  for (const f of files) {
-    const staged = join(dir, `.${basename(f)}.staging`);
+  files.forEach((f, i) => {
+    const name = `${String(i + 1).padStart(2, "0")}-${basename(f)}`;
+    const staged = join(dir, `.${name}.staging`);
     copyFileSync(f, staged);
-    renameSync(staged, join(dir, basename(f)));
-  }
+    renameSync(staged, join(dir, name));
+  });
 }
 
 export function startDaemon(configFile: string, runner: "node" | "deno" = "node"): DaemonProcess {
