@@ -10,7 +10,7 @@ import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
 import type { Bus, PartitionRange, ProduceRecord, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
-import { kafkaError } from "./errors.ts";
+import { kafkaError, kafkaRetry } from "./errors.ts";
 import { fetchCommitted, subscribeKafka } from "./subscription.ts";
 import { readKafkaWindow } from "./window.ts";
 
@@ -80,7 +80,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
     sasl: saslOptions(config),
     connectionTimeout: config.connectionTimeout,
     requestTimeout: config.requestTimeout,
-    retry: { retries: config.retries },
+    retry: kafkaRetry(config.retries),
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(ctx),
   });
@@ -106,7 +106,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
           createPartitioner: Partitioners.DefaultPartitioner,
           idempotent: false,
           allowAutoTopicCreation: config.allowAutoTopicCreation,
-          retry: { retries: config.retries },
+          retry: kafkaRetry(config.retries),
         }),
       "producer",
     ).catch((err) => {
@@ -116,7 +116,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
     return producer;
   };
   const getAdmin = () => {
-    admin ??= connected(() => kafka.admin({ retry: { retries: config.retries } }), "admin client").catch((err) => {
+    admin ??= connected(() => kafka.admin({ retry: kafkaRetry(config.retries) }), "admin client").catch((err) => {
       admin = null;
       throw err;
     });

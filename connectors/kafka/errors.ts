@@ -100,3 +100,12 @@ export function kafkaError(doing: string, err: unknown): LogbenchError {
     details: { kafkaError: name, ...(type ? { kafkaType: type } : {}) },
   });
 }
+
+/**
+ * kafkajs retry settings, spelled out: kafkajs swaps in tiny test defaults (50 ms, at most 1 s)
+ * whenever NODE_ENV is "test", which would make a short broker outage fatal under vitest only.
+ * 300 ms doubling (±20 %) gives about 9 s of retries for the default 5.
+ */
+export function kafkaRetry(retries: number) {
+  return { retries, initialRetryTime: 300, maxRetryTime: 30_000, factor: 0.2, multiplier: 2 };
+}

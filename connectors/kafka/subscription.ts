@@ -17,7 +17,7 @@ import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
 import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
-import { kafkaError } from "./errors.ts";
+import { kafkaError, kafkaRetry } from "./errors.ts";
 
 export function toBusMessage(partition: number, m: KafkaMessage): BusMessage {
   return {
@@ -64,7 +64,7 @@ export async function subscribeKafka(
     maxBytesPerPartition: config.maxBatchBytes,
     maxWaitTimeInMs: config.fetchMaxWait,
     allowAutoTopicCreation: false,
-    retry: { retries: config.retries },
+    retry: kafkaRetry(config.retries),
   });
 
   let assigned: number[] = [];

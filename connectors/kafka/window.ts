@@ -16,7 +16,7 @@ import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
 import type { BusMessage } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
-import { kafkaError } from "./errors.ts";
+import { kafkaError, kafkaRetry } from "./errors.ts";
 import { toBusMessage } from "./subscription.ts";
 
 interface PartitionPlan {
@@ -72,7 +72,7 @@ export async function readKafkaWindow(
     maxWaitTimeInMs: config.fetchMaxWait,
     sessionTimeout: config.sessionTimeout,
     allowAutoTopicCreation: false,
-    retry: { retries: config.retries },
+    retry: kafkaRetry(config.retries),
   });
   let finish!: (err?: unknown) => void;
   const finished = new Promise<void>((resolve, reject) => {
