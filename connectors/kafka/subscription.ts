@@ -141,27 +141,30 @@ export async function subscribeKafka(
   });
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-    for (let seen = callbacks; ; seen = callbacks) {
-      await seen;
-      if (seen === callbacks) break;
-    }
-    // An unresolved batch is fetched again by whoever owns the partition next: nothing is lost.
-    if (stopping || failure || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
-    const messages = batch.messages.map((m) => toBusMessage(batch.partition, m));
-    // A slow sink must not cost the membership: kafkajs only heartbeats between batches.
+    // A slow onAssigned or sink must not cost the membership: kafkajs only heartbeats between batches.
     const beat = setInterval(() => heartbeat().catch(() => {}), Math.max(500, Math.floor(config.sessionTimeout / 3)));
-    const work = options.onBatch(batch.partition, messages);
-    inFlight.add(work);
     try {
-      await work;
-    } catch (err) {
-      fail(err);
-      return;
+      for (let seen = callbacks; ; seen = callbacks) {
+        await seen;
+        if (seen === callbacks) break;
+      }
+      // An unresolved batch is fetched again by whoever owns the partition next: nothing is lost.
+      if (stopping || failure || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
+      const messages = batch.messages.map((m) => toBusMessage(batch.partition, m));
+      const work = Promise.resolve().then(() => options.onBatch(batch.partition, messages));
+      inFlight.add(work);
+      try {
+        await work;
+      } catch (err) {
+        fail(err);
+        return;
+      } finally {
+        inFlight.delete(work);
+      }
+      if (!isStale()) resolveOffset(batch.lastOffset());
     } finally {
       clearInterval(beat);
-      inFlight.delete(work);
     }
-    if (!isStale()) resolveOffset(batch.lastOffset());
   };
 
   const shutdown = async () => {
