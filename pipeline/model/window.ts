@@ -36,3 +36,17 @@ export const MEASUREMENTS = {
   topPaths: "top_paths",
   topHosts: "top_hosts",
 } as const;
+
+const WINDOW_TAGS = ["window", "source", "partition"];
+
+/** Tags and fields of each measurement as the aggregate stage writes them (the query catalog's columns). */
+export const MEASUREMENT_SCHEMA: Record<string, { tags: string[]; fields: Record<string, "BIGINT" | "VARCHAR"> }> = {
+  [MEASUREMENTS.requests]: {
+    tags: WINDOW_TAGS,
+    fields: { count: "BIGINT", bytes: "BIGINT", status_4xx: "BIGINT", status_5xx: "BIGINT", unique_hosts: "BIGINT" },
+  },
+  [MEASUREMENTS.byMethod]: { tags: [...WINDOW_TAGS, "method"], fields: { count: "BIGINT" } },
+  [MEASUREMENTS.byStatus]: { tags: [...WINDOW_TAGS, "status"], fields: { count: "BIGINT" } },
+  [MEASUREMENTS.topPaths]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
+  [MEASUREMENTS.topHosts]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
+};

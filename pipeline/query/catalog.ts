@@ -15,7 +15,7 @@ import { type DuckDBConnection, queryRows, quoteIdent, withDuckDb } from "../../
 import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
 import type { Config } from "../config/schema.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
-import { MEASUREMENTS } from "../model/window.ts";
+import { MEASUREMENT_SCHEMA, MEASUREMENTS } from "../model/window.ts";
 
 const EVENT_TYPES: Record<(typeof LOG_EVENT_COLUMNS)[number], string> = {
   ts: "BIGINT",
@@ -139,8 +139,9 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
   try {
     for (const measurement of Object.values(MEASUREMENTS)) {
       const points = await series.query({ measurement });
-      const tagKeys = new Set<string>();
-      const fieldTypes = new Map<string, string>();
+      const known = MEASUREMENT_SCHEMA[measurement]!;
+      const tagKeys = new Set<string>(known.tags);
+      const fieldTypes = new Map<string, string>(Object.entries(known.fields));
       for (const p of points) {
         for (const k of Object.keys(p.tags)) tagKeys.add(k);
         for (const [k, v] of Object.entries(p.fields)) {
