@@ -144,6 +144,8 @@ export function busContract(name: string, make: () => Promise<BusFixture>): void
       await waitFor(() => first.got.length >= 20, "20 messages");
       await first.sub.stop();
       expect(await fx.bus.committed("g-alo", fx.topic)).toEqual(new Map());
+      // A commit after stop must fail loudly, not vanish.
+      await expect(first.sub.commit(0, first.got[0]!.offset)).rejects.toMatchObject({ code: "CONFLICT" });
       const second = await collect(fx.bus, fx.topic, "g-alo");
       await waitFor(() => second.got.length >= 20, "20 redelivered messages");
       await second.sub.stop();
