@@ -35,16 +35,43 @@ function fail(reason: string): ParseOutcome {
   return { ok: false, reason };
 }
 
-/** Looks a path up: the literal key first (`"http.method"`), then the dotted walk. */
-function lookup(rec: Record<string, unknown>, path: string): unknown {
-  if (Object.hasOwn(rec, path)) return rec[path];
-  if (!path.includes(".")) return undefined;
-  let cur: unknown = rec;
-  for (const part of path.split(".")) {
-    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, part)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
+/** A path compiled once: the literal key (`"http.method"` may be a key) and, when dotted, its parts. */
+interface Candidate {
+  key: string;
+  /** The top-level key this path consumes (kept out of `extra`). */
+  top: string;
+  parts: string[] | null;
+}
+
+function compilePaths(paths: string[]): Candidate[] {
+  return paths.map((key) => ({ key, top: key.split(".")[0]!, parts: key.includes(".") ? key.split(".") : null }));
+}
+
+/** The first candidate present in the record (in priority order); records its top-level key in `used`. */
+function lookup(obj: Record<string, unknown>, candidates: Candidate[], used: string[]): unknown {
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    let v = obj[c.key];
+    // JSON values are never functions: a function is Object.prototype's, not the record's.
+    if (v !== undefined && typeof v !== "function") {
+      used.push(c.key);
+      return v;
+    }
+    if (c.parts === null) continue;
+    v = obj;
+    for (const part of c.parts) {
+      if (v === null || typeof v !== "object" || !Object.hasOwn(v, part)) {
+        v = undefined;
+        break;
+      }
+      v = (v as Record<string, unknown>)[part];
+    }
+    if (v !== undefined) {
+      used.push(c.top);
+      return v;
+    }
   }
-  return cur;
+  return undefined;
 }
 
 const showValue = (v: unknown) => show(typeof v === "string" ? v : JSON.stringify(v));
@@ -57,10 +84,11 @@ function text(v: unknown): string | null {
 
 export class JsonLineParser implements LineParser {
   readonly format = "json";
-  private readonly timePaths: string[] | null;
+  private readonly timePaths: Candidate[] | null;
+  private readonly timeNames: string;
   private readonly timeFormat: string;
   private readonly pattern: TimePattern | null;
-  private readonly paths: Record<JsonField, string[]>;
+  private readonly paths: Record<JsonField, Candidate[]>;
   private readonly keepExtra: boolean;
   private readonly parts = new TimeParts();
   private readonly tmp = newTimeScratch();
@@ -70,15 +98,17 @@ export class JsonLineParser implements LineParser {
     mapping: JsonMapping,
     private readonly keepRaw: boolean,
   ) {
-    this.timePaths = mapping.time === null ? null : mapping.time === undefined ? DEFAULT_TIME : [mapping.time];
+    const timePaths = mapping.time === null ? null : mapping.time === undefined ? DEFAULT_TIME : [mapping.time];
+    this.timePaths = timePaths && compilePaths(timePaths);
+    this.timeNames = (timePaths ?? []).map((p) => `"${p}"`).join(" or ");
     this.timeFormat = mapping.timeFormat ?? "auto";
     this.pattern = TIME_FORMATS.has(this.timeFormat) ? null : compileTimePattern(this.timeFormat);
     if (this.pattern === null && !TIME_FORMATS.has(this.timeFormat))
       throw new LogbenchError("CONFIG", `json timeFormat ${JSON.stringify(this.timeFormat)} is not known`);
-    const paths = {} as Record<JsonField, string[]>;
+    const paths = {} as Record<JsonField, Candidate[]>;
     for (const name of JSON_FIELDS) {
       const given = mapping.fields?.[name];
-      paths[name] = given === undefined ? DEFAULT_FIELDS[name] : [given];
+      paths[name] = compilePaths(given === undefined ? DEFAULT_FIELDS[name] : [given]);
     }
     for (const key of Object.keys(mapping.fields ?? {}))
       if (!(JSON_FIELDS as readonly string[]).includes(key))
@@ -113,37 +143,26 @@ export class JsonLineParser implements LineParser {
     }
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) return fail("not a JSON object");
     const obj = rec as Record<string, unknown>;
-    const used = new Set<string>();
-    const find = (candidates: string[]): unknown => {
-      for (const p of candidates) {
-        const v = lookup(obj, p);
-        if (v !== undefined) {
-          used.add(Object.hasOwn(obj, p) ? p : p.split(".")[0]!);
-          return v;
-        }
-      }
-      return undefined;
-    };
+    const used: string[] = [];
     let ts: number;
     if (this.timePaths === null) ts = Date.now();
     else {
-      const t = find(this.timePaths);
-      if (t === undefined || t === null)
-        return fail(`missing time field ${this.timePaths.map((p) => `"${p}"`).join(" or ")}`);
+      const t = lookup(obj, this.timePaths, used);
+      if (t === undefined || t === null) return fail(`missing time field ${this.timeNames}`);
       ts = this.readTime(t);
       if (Number.isNaN(ts)) return fail(`bad timestamp ${showValue(t)}`);
     }
     const p = this.paths;
-    let method = text(find(p.method));
-    let path = text(find(p.path));
-    let query = text(find(p.query));
-    let protocol = text(find(p.protocol));
-    const request = find(p.request);
+    let method = text(lookup(obj, p.method, used));
+    let path = text(lookup(obj, p.path, used));
+    let query = text(lookup(obj, p.query, used));
+    let protocol = text(lookup(obj, p.protocol, used));
+    const request = lookup(obj, p.request, used);
     if (typeof request === "string" && method === null && path === null) {
       splitRequest(request, 0, request.length, this.req);
       ({ method, path, query, protocol } = this.req);
     }
-    const uri = find(p.uri);
+    const uri = lookup(obj, p.uri, used);
     if (typeof uri === "string" && path === null) {
       this.req.path = null;
       this.req.query = null;
@@ -151,32 +170,32 @@ export class JsonLineParser implements LineParser {
       path = this.req.path;
       query ??= this.req.query;
     }
-    const statusValue = find(p.status);
+    const statusValue = lookup(obj, p.status, used);
     const status = this.number(statusValue, true);
     if (status === undefined) return fail(`bad status ${showValue(statusValue)}`);
-    const bytesValue = find(p.bytes);
+    const bytesValue = lookup(obj, p.bytes, used);
     const bytes = this.number(bytesValue, false);
     if (bytes === undefined) return fail(`bad byte count ${showValue(bytesValue)}`);
     const event: LogEvent = {
       ts,
-      host: text(find(p.host)),
-      ident: text(find(p.ident)),
-      user: text(find(p.user)),
+      host: text(lookup(obj, p.host, used)),
+      ident: text(lookup(obj, p.ident, used)),
+      user: text(lookup(obj, p.user, used)),
       method,
       path,
       query,
       protocol,
       status,
       bytes,
-      referrer: text(find(p.referrer)),
-      agent: text(find(p.agent)),
+      referrer: text(lookup(obj, p.referrer, used)),
+      agent: text(lookup(obj, p.agent, used)),
       source,
     };
     if (this.keepRaw) event.raw = s;
     if (this.keepExtra) {
       let extra: Record<string, unknown> | undefined;
-      for (const key of Object.keys(obj)) {
-        if (used.has(key)) continue;
+      for (const key in obj) {
+        if (used.includes(key)) continue;
         extra ??= {};
         extra[key] = obj[key];
       }

@@ -111,15 +111,19 @@ describe("the parser takes linear time", () => {
   ];
 
   it("on adversarial lines: 8 times longer costs about 8 times more, never 64", () => {
+    const ratio = (p: LineParser, make: (n: number) => string) => {
+      const small = enc.encode(make(1000));
+      const large = enc.encode(make(8000));
+      // Warm up so that both sizes run optimized code.
+      timeOf(p, small, 30);
+      return timeOf(p, large, 10) / Math.max(timeOf(p, small, 10), 0.05);
+    };
     for (const [what, make] of ADVERSARIAL) {
       for (let k = 0; k < parsers.length; k++) {
-        const p = parsers[k]!;
-        const small = enc.encode(make(500));
-        const large = enc.encode(make(4000));
-        // Warm up so that both sizes run optimized code.
-        timeOf(p, small, 50);
-        const ratio = timeOf(p, large, 20) / Math.max(timeOf(p, small, 20), 0.05);
-        expect(ratio, `${what} with ${FORMATS[k]}`).toBeLessThan(24);
+        // Timing on a shared machine is noisy: a slow run is measured again, a quadratic one stays slow.
+        let best = ratio(parsers[k]!, make);
+        for (let retry = 0; retry < 3 && best >= 24; retry++) best = Math.min(best, ratio(parsers[k]!, make));
+        expect(best, `${what} with ${FORMATS[k]}`).toBeLessThan(24);
       }
     }
   });

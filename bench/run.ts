@@ -1,0 +1,26 @@
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark script. A benchmark is a module exporting
+ * `main(args): Promise<number>` (its exit code) and one line in BENCHES.
+ */
+
+const BENCHES: Record<string, { module: string; summary: string }> = {
+  parse: {
+    module: "./parse.ts",
+    summary: "Access-log parsing: logbench formats vs a regex parser vs GoAccess, lines/s and peak RSS (--rounds N)",
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHES[name];
+if (!bench) {
+  const list = Object.entries(BENCHES)
+    .map(([n, b]) => `  ${n.padEnd(8)} ${b.summary}`)
+    .join("\n");
+  process.stderr.write(
+    `${name ? `unknown benchmark "${name}"\n\n` : ""}Usage: npm run bench -- <name> [options]\n\nBenchmarks:\n${list}\n`,
+  );
+  process.exitCode = 2;
+} else {
+  const mod = (await import(bench.module)) as { main(args: string[]): Promise<number> };
+  process.exitCode = await mod.main(args);
+}
