@@ -4,6 +4,7 @@
  * commit, then the API and connectors close. A stage that fails ends the daemon (a supervisor restarts it;
  * nothing is lost because nothing uncommitted is trusted).
  */
+import { join } from "node:path";
 import type { Logger } from "../connectors/context.ts";
 import { MetricsRegistry } from "../connectors/context.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
@@ -42,7 +43,14 @@ export async function startDaemon(
   const problems: string[] = [];
 
   const archiver = config.archiver.enabled
-    ? new ArchiveStage({ bus, store: archive, topic: config.topic, config: config.archiver, ctx })
+    ? new ArchiveStage({
+        bus,
+        store: archive,
+        topic: config.topic,
+        config: config.archiver,
+        scratchDir: join(config.stateDir, "tmp"),
+        ctx,
+      })
     : null;
   const aggregator = config.aggregator.enabled
     ? new AggregateStage({ bus, series, topic: config.topic, config: config.aggregator, ctx })

@@ -2,7 +2,7 @@
  * Encodes LogEvents as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
  * its bytes handed to the ArchiveStore, so HDFS and local archives share one path).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
@@ -20,10 +20,12 @@ export class ParquetEncoder {
     private readonly dir: string,
   ) {}
 
-  static async create(): Promise<ParquetEncoder> {
+  /** `scratchDir`: where files are staged (the daemon's state folder, so Deno needs no access beyond it). */
+  static async create(scratchDir: string = tmpdir()): Promise<ParquetEncoder> {
     const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
     const conn = await instance.connect();
-    const dir = await mkdtemp(join(tmpdir(), "logbench-parquet-"));
+    await mkdir(scratchDir, { recursive: true });
+    const dir = await mkdtemp(join(scratchDir, "parquet-"));
     return new ParquetEncoder(instance, conn, dir);
   }
 

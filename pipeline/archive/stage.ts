@@ -36,6 +36,8 @@ export interface ArchiveStageDeps {
   store: ArchiveStore;
   topic: string;
   config: Config["archiver"];
+  /** Local folder for staging Parquet files before they go to the store. */
+  scratchDir: string;
   ctx: Context;
 }
 
@@ -57,7 +59,7 @@ export class ArchiveStage {
   }
 
   async start(): Promise<Subscription> {
-    this.encoder = await ParquetEncoder.create();
+    this.encoder = await ParquetEncoder.create(this.deps.scratchDir);
     const { bus, topic, config } = this.deps;
     this.subscription = await bus.subscribe({
       topic,

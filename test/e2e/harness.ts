@@ -90,12 +90,13 @@ export function startDaemon(configFile: string, runner: "node" | "deno" = "node"
 function DENO_PERMISSIONS(configFile: string): string[] {
   const dir = resolve(configFile, "..");
   return [
-    `--allow-read=${packageRoot},${dir},/tmp`,
-    `--allow-write=${dir},/tmp`,
+    `--allow-read=${packageRoot},${dir}`,
+    `--allow-write=${dir}`,
     "--allow-net=127.0.0.1,localhost",
     "--allow-env",
     "--allow-sys",
     "--allow-ffi",
+    "--allow-run",
   ];
 }
 

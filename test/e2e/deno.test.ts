@@ -1,0 +1,38 @@
+/**
+ * The daemon under Deno with explicit permissions (no -A): the embedded config fills the archive and the
+ * series, and SIGTERM drains and exits 0.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { packageRoot } from "../../pipeline/config/load.ts";
+import { complete, counts, expectExactOutput } from "./check.ts";
+import { expectedFromFiles } from "./expected.ts";
+import { SAMPLES, spool, startDaemon, stopDaemon, waitFor, writeConfig } from "./harness.ts";
+
+describe("daemon under Deno", () => {
+  it("the deno task runs the CLI entry with explicit permissions, not -A", () => {
+    const task = JSON.parse(readFileSync(join(packageRoot, "deno.json"), "utf8")).tasks.daemon.command as string;
+    expect(task).toContain("pipeline/cli/deno-entry.ts daemon");
+    expect(task).not.toMatch(/\s-A\b|--allow-all/);
+    expect(task).toMatch(/--allow-net=127\.0\.0\.1/);
+  });
+
+  it("archives and aggregates the samples, and drains on SIGTERM", async () => {
+    const files = [join(SAMPLES, "nasa-jul95-first1000.log"), join(SAMPLES, "nasa-aug95-excerpt-broken.log")];
+    const expected = expectedFromFiles(files);
+    const dir = mkdtempSync(join(tmpdir(), "logbench-deno-"));
+    const config = writeConfig(dir, {});
+    spool(join(dir, "spool"), files);
+    const daemon = startDaemon(config, "deno");
+    try {
+      await waitFor("all lines through the pipeline under Deno", () => counts(config), complete(expected), { daemon });
+      expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
+      expect(daemon.stderr()).toContain("Stopped cleanly.");
+      await expectExactOutput(config, expected);
+    } finally {
+      await stopDaemon(daemon, "SIGKILL");
+    }
+  });
+});
