@@ -12,10 +12,10 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger, MetricsRegistry } from "../../connectors/context.ts";
-import { isLogbenchError } from "../../connectors/errors.ts";
+import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus } from "../../connectors/types.ts";
-import type { WindowSummary } from "../model/window.ts";
 import type { LogEvent } from "../model/log-event.ts";
+import type { WindowSummary } from "../model/window.ts";
 import { renderPrometheus } from "../observe/prometheus.ts";
 import { eventsToArrow } from "./arrow.ts";
 import { consumerLag, newestArchivePartition, RateMeter, sumMetric } from "./status.ts";
@@ -51,7 +51,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       deps.logger.warn("An API request failed.", { path: req.url, err });
-      if (!res.headersSent) json(res, isLogbenchError(err, "BAD_REQUEST") ? 400 : 500, { error: String((err as Error).message) });
+      if (!res.headersSent)
+        json(res, isLogbenchError(err, "BAD_REQUEST") ? 400 : 500, { error: String((err as Error).message) });
       else res.end();
     });
   });
@@ -61,7 +62,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
     res.setHeader("Access-Control-Allow-Headers", "Authorization");
     if (req.method === "OPTIONS") return void res.writeHead(204).end();
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== "/healthz" && !authorised(req, deps.token)) return json(res, 401, { error: "missing or wrong bearer token" });
+    if (url.pathname !== "/healthz" && !authorised(req, deps.token))
+      return json(res, 401, { error: "missing or wrong bearer token" });
     if (req.method !== "GET") return json(res, 405, { error: "only GET" });
     switch (url.pathname) {
       case "/healthz": {
@@ -70,8 +72,13 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       }
       case "/metrics": {
         const lag = await consumerLag(deps.bus, deps.topics.events, deps.groups).catch(() => null);
-        if (lag) for (const [group, value] of Object.entries(lag)) deps.metrics.set("logbench_consumer_lag", { group }, value);
-        deps.metrics.describe("logbench_consumer_lag", "gauge", "Messages on the bus not yet committed by the group");
+        if (lag)
+          for (const [group, value] of Object.entries(lag)) deps.metrics.set("logbench_consumer_lag", { group }, value);
+        deps.metrics.describe(
+          "logbench_consumer_lag",
+          "gauge",
+          "Offsets on the bus past the group's commits (messages on Kafka; bytes on the local bus, whose offsets are byte positions)",
+        );
         res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
         return void res.end(renderPrometheus(deps.metrics));
       }
@@ -94,7 +101,11 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       case "/api/windows":
         return json(res, 200, { windows: deps.windows().slice(0, intParam(url, "limit", 30)) });
       case "/api/windows/stream": {
-        res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+        res.writeHead(200, {
+          "Content-Type": "text/event-stream",
+          "Cache-Control": "no-cache",
+          Connection: "keep-alive",
+        });
         res.write(`event: windows\ndata: ${JSON.stringify({ windows: deps.windows() })}\n\n`);
         sse.add(res);
         req.on("close", () => sse.delete(res));
@@ -108,7 +119,10 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
         const messages = await deps.bus.readWindow(deps.topics.events, { from, to, limit });
         const decoder = new TextDecoder();
         const events = messages.map((m) => JSON.parse(decoder.decode(m.value)) as LogEvent);
-        res.writeHead(200, { "Content-Type": "application/vnd.apache.arrow.stream", "X-Logbench-Rows": String(events.length) });
+        res.writeHead(200, {
+          "Content-Type": "application/vnd.apache.arrow.stream",
+          "X-Logbench-Rows": String(events.length),
+        });
         return void res.end(eventsToArrow(events));
       }
       default:
@@ -157,6 +171,7 @@ export function timeParam(text: string, now: number): number {
   if (rel) return now - Number(rel[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[rel[2] as "s"];
   if (/^\d+$/.test(text)) return Number(text);
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw Object.assign(new Error(`bad time "${text}": use -15m, now, epoch ms or an ISO date`), {});
+  if (Number.isNaN(t))
+    throw new LogbenchError("BAD_REQUEST", `bad time "${text}": use -15m, now, epoch ms or an ISO date`);
   return t;
 }

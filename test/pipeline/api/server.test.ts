@@ -1,0 +1,160 @@
+/** The daemon's HTTP API against a real local bus and archive: what operators and the notebooks read. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tableFromIPC } from "apache-arrow";
+import { afterEach, describe, expect, it } from "vitest";
+import { MetricsRegistry, silentLogger } from "../../../connectors/context.ts";
+import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
+import { createLocalBus } from "../../../connectors/local/file-log.ts";
+import { type ApiDeps, type ApiServer, startApi } from "../../../pipeline/api/server.ts";
+import type { WindowSummary } from "../../../pipeline/model/window.ts";
+
+const TOPICS = { events: "weblogs", deadLetters: "weblogs.dlq" };
+let api: ApiServer | null = null;
+afterEach(async () => {
+  await api?.close();
+  api = null;
+});
+
+function event(host: string, path: string) {
+  return {
+    ts: Date.UTC(1995, 6, 1),
+    host,
+    ident: null,
+    user: null,
+    method: "GET",
+    path,
+    query: null,
+    protocol: "HTTP/1.0",
+    status: 200,
+    bytes: 10,
+    referrer: null,
+    agent: null,
+    source: "t",
+  };
+}
+
+async function setup(overrides: Partial<ApiDeps> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "logbench-api-"));
+  const ctx = { logger: silentLogger, metrics: new MetricsRegistry(), signal: new AbortController().signal };
+  const bus = createLocalBus({ type: "local", dir: join(dir, "bus"), partitions: 3, fsync: false }, ctx);
+  const archive = createLocalArchive({ type: "local", dir: join(dir, "archive") }, ctx);
+  const listeners = new Set<(w: WindowSummary[]) => void>();
+  const windows: WindowSummary[] = [];
+  api = await startApi({
+    host: "127.0.0.1",
+    port: 0,
+    bus,
+    topics: TOPICS,
+    groups: ["archive"],
+    archive,
+    metrics: ctx.metrics,
+    logger: silentLogger,
+    windows: () => windows,
+    onWindows: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    health: () => ({ ok: true, problems: [] }),
+    ...overrides,
+  });
+  return { bus, archive, ctx, windows, listeners, url: api.url };
+}
+
+describe("HTTP API", () => {
+  it("listens on loopback and serves health and Prometheus metrics with consumer lag", async () => {
+    const { bus, ctx, url } = await setup();
+    expect(new URL(url).hostname).toBe("127.0.0.1");
+    await bus.produce(
+      TOPICS.events,
+      [1, 2, 3].map((i) => ({ key: `h${i}`, value: JSON.stringify(event(`h${i}`, "/")) })),
+    );
+    ctx.metrics.describe("logbench_ingest_events_total", "counter", "Events put on the bus");
+    ctx.metrics.inc("logbench_ingest_events_total", { source: "spool" }, 3);
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok", problems: [] });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain('logbench_ingest_events_total{source="spool"} 3');
+    expect(text).toContain("# TYPE logbench_ingest_events_total counter");
+    expect(Number(/logbench_consumer_lag\{group="archive"\} (\d+)/.exec(text)?.[1])).toBeGreaterThan(0);
+    // Once the group has committed everything, the lag is gone.
+    let assigned!: () => void;
+    const ready = new Promise<void>((r) => {
+      assigned = r;
+    });
+    const sub = await bus.subscribe({
+      topic: TOPICS.events,
+      group: "archive",
+      onBatch: async () => {},
+      onAssigned: async () => assigned(),
+    });
+    await ready;
+    for (const r of await bus.partitions(TOPICS.events)) await sub.commit(r.partition, r.high);
+    await sub.stop();
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('logbench_consumer_lag{group="archive"} 0');
+  });
+
+  it("serves the stream's last minutes as Arrow with every LogEvent column", async () => {
+    const { bus, url } = await setup();
+    await bus.produce(TOPICS.events, [
+      { key: "a", value: JSON.stringify(event("a", "/old")), timestamp: Date.now() - 3_600_000 },
+      { key: "b", value: JSON.stringify(event("b", "/new")), timestamp: Date.now() - 1_000 },
+      { key: "c", value: JSON.stringify(event("c", "/new2")), timestamp: Date.now() - 500 },
+    ]);
+    const res = await fetch(`${url}/api/stream.arrow?from=-15m`);
+    expect(res.headers.get("content-type")).toBe("application/vnd.apache.arrow.stream");
+    const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()));
+    expect(table.numRows).toBe(2);
+    expect(table.schema.fields.map((f) => f.name)).toEqual([
+      "ts",
+      "host",
+      "ident",
+      "user",
+      "method",
+      "path",
+      "query",
+      "protocol",
+      "status",
+      "bytes",
+      "referrer",
+      "agent",
+      "source",
+    ]);
+    expect(table.getChild("path")!.toArray().sort()).toEqual(["/new", "/new2"]);
+  });
+
+  it("streams window updates over SSE as they are flushed", async () => {
+    const { listeners, windows, url } = await setup();
+    const res = await fetch(`${url}/api/windows/stream`);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const first = decoder.decode((await reader.read()).value);
+    expect(first).toBe('event: windows\ndata: {"windows":[]}\n\n');
+    const w = { start: 0, end: 60_000, window: "60s", count: 7 } as WindowSummary;
+    windows.push(w);
+    for (const l of listeners) l(windows);
+    const second = decoder.decode((await reader.read()).value);
+    expect(JSON.parse(second.split("data: ")[1]!)).toEqual({ windows: [w] });
+    await reader.cancel();
+  });
+
+  it("requires the bearer token when one is configured, except for /healthz", async () => {
+    const token = "s3cret-token-0123456789";
+    const { url } = await setup({ token });
+    expect((await fetch(`${url}/api/windows`)).status).toBe(401);
+    expect((await fetch(`${url}/api/windows`, { headers: { Authorization: "Bearer wrong" } })).status).toBe(401);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const ok = await fetch(`${url}/api/windows`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(
+      await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).text(),
+    ).not.toContain(token);
+  });
+
+  it("answers a bad time parameter with 400 and a message that says what is accepted", async () => {
+    const { url } = await setup();
+    const res = await fetch(`${url}/api/stream.arrow?from=yesterday-ish`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toContain("use -15m, now, epoch ms or an ISO date");
+  });
+});
