@@ -275,6 +275,13 @@ export function compileFormat(text: string): Program {
     if (typeof a !== "string" && typeof b !== "string" && a.target === TARGET.path && b.target === TARGET.query)
       pieces.splice(i, 2, f(TARGET.uri, "path and query"));
   }
+  // Without %b / %B ($body_bytes_sent), the bytes sent with headers (%O, $bytes_sent) are the best byte count.
+  const fields = pieces.filter((p): p is Field => typeof p !== "string");
+  const bytesOut = fields.find((p) => p.key === "bytes_out");
+  if (bytesOut && !fields.some((p) => p.target === TARGET.bytes)) {
+    bytesOut.target = TARGET.bytes;
+    bytesOut.label = "byte count";
+  }
   const steps: Step[] = [];
   let pre = "";
   let hosts = 0;

@@ -65,6 +65,17 @@ describe("Apache LogFormat strings", () => {
     expect(iso(msec.ts)).toBe("2000-10-10T20:55:36.789Z");
   });
 
+  it("reads Debian's vhost_combined: virtual host and port in extra, %O as the byte count", () => {
+    const e = event(
+      createParser("vhost_combined").parseText(
+        'www.example.com:443 192.0.2.7 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 2326 "-" "curl/8"',
+        "s",
+      ),
+    );
+    expect(e).toMatchObject({ host: "192.0.2.7", status: 200, bytes: 2326, agent: "curl/8" });
+    expect(e.extra).toEqual({ vhost: "www.example.com", port: 443 });
+  });
+
   it("names the field and the value when a line does not fit", () => {
     const p = createParser('%h %t "%r" %>s %b %D');
     expect(p.parseText('h [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 5 fast', "s")).toEqual({
@@ -170,6 +181,13 @@ describe("JSON lines", () => {
     );
     expect(api.ts).toBeGreaterThanOrEqual(before);
     expect(api.extra).toEqual({ country: "FR", population: 68 });
+  });
+
+  it("leaves the record's other fields out when keepExtra is false", () => {
+    const p = createParser("json", { json: { keepExtra: false } });
+    const e = event(p.parseText('{"time":"2024-01-01T00:00:00Z","status":200,"trace_id":"abc"}', "s"));
+    expect(e.status).toBe(200);
+    expect("extra" in e).toBe(false);
   });
 
   it("gives reasons for lines that are not events", () => {
