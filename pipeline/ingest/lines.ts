@@ -3,7 +3,7 @@
  *
  * Offsets are what makes ingest resumable (DESIGN §4): a source records `end` of the last line the bus
  * acknowledged and restarts with `fs.createReadStream(file, { start: end })` and
- * `readLines(stream, { startOffset: end, startLine: lineNo + 1 })`.
+ * `readLines(stream, { startOffset: end, startLine: lineNo })` (lineNo of that same line).
  * A line is never held beyond maxLineBytes + 1 bytes: the rest of an over-long line is skipped
  * as it streams past, and the line comes out once, marked tooLong.
  */
@@ -27,7 +27,10 @@ export interface ReadLinesOptions {
   maxLineBytes?: number;
   /** Offset of the first chunk's first byte in the file (when resuming). Default 0. */
   startOffset?: number;
-  /** Line number of the first line (when resuming). Default 1. */
+  /**
+   * Lines before startOffset: when resuming, the lineNo of the last line already read. The first line
+   * yielded is numbered startLine + 1. Default 0.
+   */
   startLine?: number;
   /** Most lines per yielded batch. Default 5000. */
   batchLines?: number;
@@ -50,7 +53,7 @@ export async function* readLines(
   const batchLines = Math.max(1, opts.batchLines ?? 5000);
   const flush = opts.flushPartialAtEnd ?? true;
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxLineBytes must be a positive integer, got ${max}`);
-  let lineNo = opts.startLine ?? 1;
+  let lineNo = (opts.startLine ?? 0) + 1;
   let chunkStart = opts.startOffset ?? 0;
   let lineStart = chunkStart;
   // The start of a line that spans chunks: copies, at most max + 1 bytes in all.
