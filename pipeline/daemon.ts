@@ -21,8 +21,8 @@ export interface DaemonHandle {
   metrics: MetricsRegistry;
   /** Settles when the daemon has stopped: resolves after a clean drain, rejects when a stage failed. */
   done: Promise<void>;
-  /** Resolves once every source has finished (replays done; spool folders never finish). */
-  sourcesDone: Promise<void>;
+  /** Resolves once every replay source has finished (spool folders are watched until shutdown). */
+  replaysDone: Promise<void>;
 }
 
 export async function startDaemon(
@@ -88,19 +88,19 @@ export async function startDaemon(
 
   const publisher = new Publisher(bus, topics, ctx);
   const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
-  const sourcesDone = Promise.all(
-    config.sources.map((sc) =>
-      createSource(sc, runtime)
-        .run()
-        .catch((err) => {
-          problems.push(`source ${sc.name}: ${(err as Error).message}`);
-          logger.error("A source stopped on an error; its position is kept for the next start.", {
-            source: sc.name,
-            err,
-          });
-        }),
-    ),
-  ).then(() => undefined);
+  const runs = config.sources.map((sc) =>
+    createSource(sc, runtime)
+      .run()
+      .catch((err) => {
+        problems.push(`source ${sc.name}: ${(err as Error).message}`);
+        logger.error("A source stopped on an error; its position is kept for the next start.", {
+          source: sc.name,
+          err,
+        });
+      }),
+  );
+  const sourcesDone = Promise.all(runs).then(() => undefined);
+  const replaysDone = Promise.all(runs.filter((_, i) => config.sources[i]!.type === "replay")).then(() => undefined);
 
   const done = (async () => {
     await new Promise<void>((resolve) => {
@@ -116,5 +116,5 @@ export async function startDaemon(
     logger.info("Stopped cleanly.");
   })();
 
-  return { apiUrl: api?.url ?? null, metrics, done, sourcesDone };
+  return { apiUrl: api?.url ?? null, metrics, done, replaysDone };
 }

@@ -229,7 +229,17 @@ export async function subscribeLocal(
           },
         );
       }
-      await writeCommit(groupPath, partition, { offset, metadata: metadata ?? null }, settings.fsync);
+      // Offsets are byte positions, so "last + 1" lies inside the last record: store the next record
+      // boundary instead, so a caught-up group's committed offset equals the high watermark (lag 0).
+      const reader = readers.get(partition);
+      const file = topic.logs[partition];
+      const boundary = reader?.handle && file ? await locate(reader.handle, offset, file.hint(offset)) : offset;
+      await writeCommit(
+        groupPath,
+        partition,
+        { offset: Math.max(offset, boundary), metadata: metadata ?? null },
+        settings.fsync,
+      );
     },
     seek(partition, offset) {
       const reader = readers.get(partition);

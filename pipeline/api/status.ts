@@ -1,7 +1,7 @@
 /** Numbers behind /api/status and the lag gauges of /metrics. */
 import type { MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
-import type { ArchiveStore, Bus } from "../../connectors/types.ts";
+import type { ArchiveStore, Bus, CommittedOffset } from "../../connectors/types.ts";
 
 export function sumMetric(registry: MetricsRegistry, name: string): number {
   let total = 0;
@@ -9,24 +9,45 @@ export function sumMetric(registry: MetricsRegistry, name: string): number {
   return total;
 }
 
-/** Per group: messages on the topic past the group's commits. */
+/** Per group: offsets on the topic past what the group has processed. */
 export async function consumerLag(bus: Bus, topic: string, groups: string[]): Promise<Record<string, number>> {
   const ranges = await bus.partitions(topic);
   const out: Record<string, number> = {};
   for (const group of groups) {
     const committed = await bus.committed(group, topic);
-    out[group] = ranges.reduce((sum, r) => sum + Math.max(0, r.high - (committed.get(r.partition)?.offset ?? r.low)), 0);
+    out[group] = ranges.reduce((sum, r) => sum + Math.max(0, r.high - processed(committed.get(r.partition), r.low)), 0);
   }
   return out;
+}
+
+/**
+ * How far a group has processed a partition. The aggregate group commits its restart point (the oldest open
+ * window) and keeps how far it got in the commit metadata as `c`; other groups' commits are their position.
+ */
+function processed(commit: CommittedOffset | undefined, low: number): number {
+  if (!commit) return low;
+  try {
+    const c = (JSON.parse(commit.metadata ?? "null") as { c?: unknown } | null)?.c;
+    if (typeof c === "number" && c > commit.offset) return c;
+  } catch {
+    // Metadata written by another tool: the committed offset is all we know.
+  }
+  return commit.offset;
 }
 
 /** "dt=YYYY-MM-DD/hour=HH" of the newest archived hour, or null. */
 export async function newestArchivePartition(store: ArchiveStore, topic: string): Promise<string | null> {
   try {
-    const days = (await store.list(topic)).filter((f) => f.name.startsWith("dt=")).map((f) => f.name).sort();
+    const days = (await store.list(topic))
+      .filter((f) => f.name.startsWith("dt="))
+      .map((f) => f.name)
+      .sort();
     const day = days.at(-1);
     if (!day) return null;
-    const hours = (await store.list(`${topic}/${day}`)).filter((f) => f.name.startsWith("hour=")).map((f) => f.name).sort();
+    const hours = (await store.list(`${topic}/${day}`))
+      .filter((f) => f.name.startsWith("hour="))
+      .map((f) => f.name)
+      .sort();
     return hours.length ? `${day}/${hours.at(-1)}` : day;
   } catch (err) {
     if (isLogbenchError(err, "NOT_FOUND")) return null;

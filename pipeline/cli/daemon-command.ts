@@ -81,10 +81,11 @@ async function run(
     notebooks = served.done;
   }
   say("Ctrl-C drains and stops.");
-  daemon.sourcesDone.then(() => {
+  daemon.replaysDone.then(() => {
     const events = sumMetric(daemon.metrics, "logbench_ingest_events_total");
     const dead = sumMetric(daemon.metrics, "logbench_ingest_dead_letters_total");
-    say(`Sources caught up: ${events} events and ${dead} dead letters put on the bus by this run.`);
+    if (config.sources.some((s) => s.type === "replay"))
+      say(`Replays done: ${events} events and ${dead} dead letters put on the bus by this run.`);
   });
   try {
     await daemon.done;
