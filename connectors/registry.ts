@@ -11,8 +11,8 @@ import { createLocalArchive } from "./local/archive-dir.ts";
 import type { LocalArchiveConfig, LocalBusConfig } from "./local/config.ts";
 import { createLocalBus } from "./local/file-log.ts";
 import type { ArchiveStore, Bus, SeriesStore } from "./types.ts";
-import type { WebHdfsArchiveConfig } from "./webhdfs/config.ts";
 import { createWebHdfsArchive } from "./webhdfs/archive-store.ts";
+import type { WebHdfsArchiveConfig } from "./webhdfs/config.ts";
 
 export type BusConfig = LocalBusConfig | KafkaBusConfig;
 export type ArchiveConfig = LocalArchiveConfig | WebHdfsArchiveConfig;

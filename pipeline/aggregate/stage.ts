@@ -96,7 +96,9 @@ export class AggregateStage {
       .slice(0, limit)
       .map((start) => {
         const members = [...this.recent.get(start)!.values()];
-        const closed = members.every(({ partition, state }) => this.partitions.get(partition)?.windows.isClosed(state.end) ?? true);
+        const closed = members.every(
+          ({ partition, state }) => this.partitions.get(partition)?.windows.isClosed(state.end) ?? true,
+        );
         return summarize(
           members.map((m) => m.state),
           window,
@@ -171,9 +173,13 @@ export class AggregateStage {
       ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, points.length);
     }
     if (st.next === 0) return;
-    const checkpoint: Checkpoint = { c: st.next, w: Number.isFinite(st.windows.watermark) ? st.windows.watermark : null };
+    const checkpoint: Checkpoint = {
+      c: st.next,
+      w: Number.isFinite(st.windows.watermark) ? st.windows.watermark : null,
+    };
     await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
-    if (checkpoint.w !== null) ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
+    if (checkpoint.w !== null)
+      ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
     if (changed.length) {
       const windows = this.windows();
       for (const l of this.listeners) l(windows);

@@ -11,7 +11,11 @@ export function eventsToArrow(events: LogEvent[]): Uint8Array {
       new Int64(),
     ),
   };
-  for (const name of TEXT) columns[name] = vectorFromArray(events.map((e) => e[name] ?? null), new Utf8());
+  for (const name of TEXT)
+    columns[name] = vectorFromArray(
+      events.map((e) => e[name] ?? null),
+      new Utf8(),
+    );
   columns.status = vectorFromArray(
     events.map((e) => e.status),
     new Int32(),
@@ -20,7 +24,21 @@ export function eventsToArrow(events: LogEvent[]): Uint8Array {
     events.map((e) => (e.bytes === null ? null : BigInt(e.bytes))),
     new Int64(),
   );
-  const order = ["ts", "host", "ident", "user", "method", "path", "query", "protocol", "status", "bytes", "referrer", "agent", "source"];
+  const order = [
+    "ts",
+    "host",
+    "ident",
+    "user",
+    "method",
+    "path",
+    "query",
+    "protocol",
+    "status",
+    "bytes",
+    "referrer",
+    "agent",
+    "source",
+  ];
   const table = new Table(Object.fromEntries(order.map((k) => [k, columns[k]!])));
   return tableToIPC(table, "stream");
 }

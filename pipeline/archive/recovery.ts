@@ -23,7 +23,9 @@ export async function recoverPartition(
   logger: Logger,
 ): Promise<number> {
   const wal = await listOrEmpty(store, walDir(topic, partition));
-  const entries = wal.filter((f) => /^\d+\.json$/.test(f.name)).sort((a, b) => parseInt(b.name, 10) - parseInt(a.name, 10));
+  const entries = wal
+    .filter((f) => /^\d+\.json$/.test(f.name))
+    .sort((a, b) => parseInt(b.name, 10) - parseInt(a.name, 10));
   let resume = 0;
   const newest = entries[0];
   if (newest) {
@@ -59,7 +61,8 @@ export async function highestArchivedOffset(store: ArchiveStore, topic: string, 
       if (hour.type !== "DIRECTORY") continue;
       for (const file of await listOrEmpty(store, hour.path)) {
         const part = parsePartName(file.name);
-        if (part && part.partition === partition && part.last > highest && file.name.endsWith(".parquet")) highest = part.last;
+        if (part && part.partition === partition && part.last > highest && file.name.endsWith(".parquet"))
+          highest = part.last;
       }
     }
   }

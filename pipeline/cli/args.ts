@@ -1,5 +1,5 @@
 /** Shared option parsing for commands: node:util parseArgs, with usage errors as LogbenchError("USAGE"). */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { LogbenchError } from "../../connectors/errors.ts";
 
 export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(

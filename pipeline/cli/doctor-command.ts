@@ -19,7 +19,11 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.ok;
   }
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = { logger: createLogger({ level: "error", write: () => {} }), metrics: new MetricsRegistry(), signal: io.signal };
+  const ctx = {
+    logger: createLogger({ level: "error", write: () => {} }),
+    metrics: new MetricsRegistry(),
+    signal: io.signal,
+  };
   const checks: Array<[string, () => Promise<string>]> = [
     [
       `bus      ${describeTarget(config.bus)}`,

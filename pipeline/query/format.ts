@@ -24,7 +24,10 @@ export function formatRows(rows: Record<string, unknown>[], format: OutputFormat
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const numeric = cols.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || typeof r[c] === "number"));
   const line = (values: string[]) =>
-    values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const out = [line(cols), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)];
   out.push(`(${rows.length} row${rows.length === 1 ? "" : "s"})`);
   return `${out.join("\n")}\n`;
