@@ -3,16 +3,15 @@
  * NAME.COMPLETED only after every one of its lines is acknowledged by the bus. Files must not change once
  * dropped (write elsewhere, then move in). A restart resumes inside the file it was reading.
  */
-import { readdir, rename, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import type { spooldirSourceSchema } from "../../config/schema.ts";
 import { LogbenchError } from "../../../connectors/errors.ts";
+import type { spooldirSourceSchema } from "../../config/schema.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
 import { type Source, type SourceRuntime, sleep } from "../source.ts";
-import { mkdir } from "node:fs/promises";
 
 export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema>, rt: SourceRuntime): Source {
   const parser = createParser(config.format, { keepRaw: rt.parse.keepRaw });
@@ -38,7 +37,9 @@ export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema
         try {
           files = await candidates();
         } catch (err) {
-          throw new LogbenchError("NOT_FOUND", `reading spool folder ${config.dir}: ${(err as Error).message}`, { cause: err });
+          throw new LogbenchError("NOT_FOUND", `reading spool folder ${config.dir}: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         for (const file of files) {
           if (signal.aborted) return;
@@ -67,6 +68,9 @@ export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`);
 }
