@@ -3,7 +3,7 @@
  * fast-json-stringify do: a loop over steps with a switch per field costs about three times the
  * parsing itself, an unrolled function does not. The generated code only moves forward through the
  * line (indexOf, charCodeAt, fixed-width reads), so it stays linear; nothing from the format is
- * pasted into it except through JSON.stringify or as a number.
+ * pasted into it except as a number or through `lit` (a JSON string literal that is also safe in a comment).
  */
 import { DELIM, type Program, type Step, TARGET } from "./log-format.ts";
 import type { ParseOutcome } from "./types.ts";
@@ -21,12 +21,22 @@ export interface Reasons {
   noTime(): ParseOutcome;
 }
 
+/**
+ * A string as a JavaScript literal. JSON.stringify leaves U+2028/U+2029 as they are, which ends a
+ * `//` comment: they are escaped so no text from a format can ever become code.
+ */
+function lit(v: string): string {
+  return JSON.stringify(v)
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
 const NEEDS_NONEMPTY = new Set<number>([DELIM.token, DELIM.eol, DELIM.word]);
 
 function endOf(st: Step, si: number): string {
   switch (st.delim) {
     case DELIM.quoted:
-      return `end = closingQuote(s, pos, ${JSON.stringify(st.next)}, ${st.last}, anyEscape);
+      return `end = closingQuote(s, pos, ${lit(st.next)}, ${st.last}, anyEscape);
   if (end < 0) return R.quote(${si});
   escaped = anyEscape && hasBackslash(s, pos, end);`;
     case DELIM.eol:
@@ -37,7 +47,7 @@ function endOf(st: Step, si: number): string {
     case DELIM.self:
       return "";
     default:
-      return `end = s.indexOf(${JSON.stringify(st.next)}, pos);
+      return `end = s.indexOf(${lit(st.next)}, pos);
   if (end === -1) return R.lineEnds(${si}, s, pos);`;
   }
 }
@@ -116,11 +126,11 @@ function assign(st: Step, si: number): string {
     case TARGET.time:
       return "";
     case TARGET.extraString:
-      return `extra ??= {}; extra[${JSON.stringify(f.key)}] = ${text};`;
+      return `extra ??= {}; extra[${lit(f.key)}] = ${text};`;
     default:
       return `extra ??= {};
-  if (${DASH}) extra[${JSON.stringify(f.key)}] = null;
-  else { const v = decimalIn(s, pos, end); if (v !== v) return R.value(${si}, s, pos, end); extra[${JSON.stringify(f.key)}] = v; }`;
+  if (${DASH}) extra[${lit(f.key)}] = null;
+  else { const v = decimalIn(s, pos, end); if (v !== v) return R.value(${si}, s, pos, end); extra[${lit(f.key)}] = v; }`;
   }
 }
 
@@ -130,10 +140,9 @@ export function generateSource(program: Program, keepRaw: boolean): string {
   let patterns = 0;
   const quoted = program.steps.some((st) => st.delim === DELIM.quoted);
   program.steps.forEach((st, si) => {
-    out.push(`  // step ${si}: ${JSON.stringify(st.pre)} then ${st.field ? JSON.stringify(st.field.label) : "end"}`);
+    out.push(`  // step ${si}: ${lit(st.pre)} then ${st.field ? lit(st.field.label) : "end"}`);
     if (st.pre.length === 1) out.push(`  if (s.charCodeAt(pos) !== ${st.preCode}) return R.literal(${si}, s, pos);`);
-    else if (st.pre.length > 1)
-      out.push(`  if (!s.startsWith(${JSON.stringify(st.pre)}, pos)) return R.literal(${si}, s, pos);`);
+    else if (st.pre.length > 1) out.push(`  if (!s.startsWith(${lit(st.pre)}, pos)) return R.literal(${si}, s, pos);`);
     if (st.pre.length > 0) out.push(`  pos += ${st.pre.length};`);
     if (!st.field) return;
     const isTime = st.field.time !== null;
