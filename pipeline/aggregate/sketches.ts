@@ -10,6 +10,13 @@
 
 export class SpaceSaving {
   private readonly counters = new Map<string, { count: number; error: number }>();
+  /**
+   * Items that had the smallest count when last scanned. Counts only grow and a newcomer starts above the
+   * minimum, so any candidate still at `candidateCount` is a true minimum; one O(m) scan refills the list
+   * with every minimum at once, which keeps replacements O(1) amortised without allocating per update.
+   */
+  private candidates: string[] = [];
+  private candidateCount = 0;
 
   constructor(readonly capacity: number) {}
 
@@ -21,27 +28,29 @@ export class SpaceSaving {
     }
     if (this.counters.size < this.capacity) {
       this.counters.set(item, { count: weight, error: 0 });
+      // A newcomer below the scanned minimum (a large weight never is) invalidates the candidates.
+      if (weight < this.candidateCount) this.candidates = [];
       return;
     }
-    // Replace the smallest counter: the newcomer inherits its count as error bound.
-    let minKey = "";
-    let min = Number.POSITIVE_INFINITY;
-    for (const [key, c] of this.counters) {
-      if (c.count < min) {
-        min = c.count;
-        minKey = key;
-      }
-    }
-    this.counters.delete(minKey);
+    // Replace one of the smallest counters: the newcomer inherits its count as its error bound.
+    const min = this.takeMinimum();
     this.counters.set(item, { count: min + weight, error: min });
   }
 
   /** The k largest, by count then by value so the order is deterministic. */
   top(k: number): Array<{ value: string; count: number; error: number }> {
-    return [...this.counters]
-      .map(([value, c]) => ({ value, count: c.count, error: c.error }))
-      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-      .slice(0, k);
+    // Insertion into a k-long sorted list: k is small (10) next to the counters (100), so this beats a sort.
+    const best: Array<{ value: string; count: number; error: number }> = [];
+    for (const [value, c] of this.counters) {
+      if (best.length === k && !ranksBefore(c.count, value, best[k - 1]!)) continue;
+      let i = best.length === k ? k - 1 : best.length;
+      while (i > 0 && ranksBefore(c.count, value, best[i - 1]!)) {
+        best[i] = best[i - 1]!;
+        i--;
+      }
+      best[i] = { value, count: c.count, error: c.error };
+    }
+    return best;
   }
 
   /** Merge another sketch in (sums counts; keeps the capacity largest). */
@@ -58,7 +67,31 @@ export class SpaceSaving {
       this.counters.clear();
       for (const k of keep) this.counters.set(k.value, { count: k.count, error: k.error });
     }
+    this.candidates = [];
   }
+
+  /** Removes one minimum counter and returns its count. */
+  private takeMinimum(): number {
+    for (;;) {
+      while (this.candidates.length > 0) {
+        const value = this.candidates.pop()!;
+        const c = this.counters.get(value);
+        if (c !== undefined && c.count === this.candidateCount) {
+          this.counters.delete(value);
+          return c.count;
+        }
+      }
+      let min = Number.POSITIVE_INFINITY;
+      for (const c of this.counters.values()) if (c.count < min) min = c.count;
+      this.candidateCount = min;
+      for (const [value, c] of this.counters) if (c.count === min) this.candidates.push(value);
+    }
+  }
+}
+
+/** Larger count first; equal counts by value, so every ranking is deterministic. */
+function ranksBefore(count: number, value: string, other: { value: string; count: number }): boolean {
+  return count > other.count || (count === other.count && value < other.value);
 }
 
 const HLL_P = 14;

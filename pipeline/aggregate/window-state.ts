@@ -26,7 +26,8 @@ export class WindowState {
   status5xx = 0;
   readonly hosts = new DistinctCounter();
   readonly byMethod = new Map<string, number>();
-  readonly byStatus = new Map<string, number>();
+  /** Keyed by status code; -1 for events without one (shown as "-"). */
+  readonly byStatus = new Map<number, number>();
   readonly paths: SpaceSaving;
   readonly topHosts: SpaceSaving;
   /** Lowest bus offset that contributed; the aggregate stage never commits past it while the window is open. */
@@ -52,7 +53,7 @@ export class WindowState {
     else if (status !== null && status >= 500 && status < 600) this.status5xx++;
     const method = event.method ?? "-";
     this.byMethod.set(method, (this.byMethod.get(method) ?? 0) + 1);
-    const statusKey = status === null ? "-" : String(status);
+    const statusKey = status ?? -1;
     this.byStatus.set(statusKey, (this.byStatus.get(statusKey) ?? 0) + 1);
     if (event.host !== null) {
       this.hosts.add(event.host);
@@ -80,17 +81,24 @@ export class PartitionWindows {
     return end + this.options.latenessMs <= this.watermark;
   }
 
+  /** The window of the previous event: most events fall in the same window as the one before. */
+  private last: WindowState | null = null;
+
   /** Adds the event to its window; returns false (and changes nothing) when the event is too late. */
   add(event: LogEvent, offset: number): boolean {
-    const start = this.windowStart(event.ts);
-    const end = start + this.options.windowMs;
-    if (this.isClosed(end)) return false;
-    const key = `${event.source}\u0000${start}`;
-    let state = this.open.get(key);
-    if (!state) {
-      state = new WindowState(event.source, start, end, this.options.topK);
-      this.open.set(key, state);
-    }
+    let state = this.last;
+    if (state === null || event.ts < state.start || event.ts >= state.end || event.source !== state.source) {
+      const start = this.windowStart(event.ts);
+      const end = start + this.options.windowMs;
+      if (this.isClosed(end)) return false;
+      const key = `${event.source}\u0000${start}`;
+      state = this.open.get(key) ?? null;
+      if (!state) {
+        state = new WindowState(event.source, start, end, this.options.topK);
+        this.open.set(key, state);
+      }
+      this.last = state;
+    } else if (this.isClosed(state.end)) return false;
     state.add(event, offset);
     if (event.ts > this.watermark) this.watermark = event.ts;
     return true;
@@ -103,6 +111,7 @@ export class PartitionWindows {
   drain(): { changed: WindowState[]; closed: WindowState[] } {
     const changed: WindowState[] = [];
     const closed: WindowState[] = [];
+    this.last = null;
     for (const [key, state] of this.open) {
       if (state.dirty) changed.push(state);
       if (this.isClosed(state.end)) {
@@ -119,6 +128,10 @@ export class PartitionWindows {
     for (const state of this.open.values()) if (state.firstOffset < min) min = state.firstOffset;
     return min;
   }
+}
+
+function statusLabel(status: number): string {
+  return status < 0 ? "-" : String(status);
 }
 
 export function windowLabel(windowMs: number): string {
@@ -146,7 +159,12 @@ export function windowPoints(state: WindowState, partition: number, windowMs: nu
   for (const [method, count] of state.byMethod)
     points.push({ measurement: MEASUREMENTS.byMethod, tags: { ...tags, method }, time, fields: { count } });
   for (const [status, count] of state.byStatus)
-    points.push({ measurement: MEASUREMENTS.byStatus, tags: { ...tags, status }, time, fields: { count } });
+    points.push({
+      measurement: MEASUREMENTS.byStatus,
+      tags: { ...tags, status: statusLabel(status) },
+      time,
+      fields: { count },
+    });
   const ranked = (measurement: string, sketch: SpaceSaving) =>
     sketch.top(topK).forEach((r, i) => {
       points.push({
@@ -188,7 +206,7 @@ export function summarize(states: WindowState[], windowMs: number, topK: number,
     summary.status4xx += s.status4xx;
     summary.status5xx += s.status5xx;
     for (const [k, v] of s.byMethod) summary.byMethod[k] = (summary.byMethod[k] ?? 0) + v;
-    for (const [k, v] of s.byStatus) summary.byStatus[k] = (summary.byStatus[k] ?? 0) + v;
+    for (const [k, v] of s.byStatus) summary.byStatus[statusLabel(k)] = (summary.byStatus[statusLabel(k)] ?? 0) + v;
     hosts.merge(s.hosts);
     paths.merge(s.paths);
     topHosts.merge(s.topHosts);
