@@ -39,7 +39,15 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
   if (pos?.done) return "done";
   let pending = pos ? await alreadyOnBus(o, pos) : null;
   if (!pos) {
-    pos = { dev: st.dev, ino: st.ino, offset: 0, line: 0, done: false, savedAt: Date.now(), marks: await o.publisher.marks() };
+    pos = {
+      dev: st.dev,
+      ino: st.ino,
+      offset: 0,
+      line: 0,
+      done: false,
+      savedAt: Date.now(),
+      marks: await o.publisher.marks(),
+    };
     o.positions.set(o.file, pos);
   }
   const stream = createReadStream(o.file, { start: pos.offset });
@@ -104,7 +112,8 @@ async function alreadyOnBus(o: FileIngestOptions, pos: FilePosition): Promise<Pe
   }
   for (const m of after(dead, pos.marks.deadLetters)) {
     const letter = JSON.parse(decoder.decode(m.value)) as DeadLetter;
-    if (letter.source === o.source && letter.file === o.file && letter.offset !== null) pending.deadOffsets.add(letter.offset);
+    if (letter.source === o.source && letter.file === o.file && letter.offset !== null)
+      pending.deadOffsets.add(letter.offset);
   }
   const found = pending.events.size + pending.deadOffsets.size;
   if (found === 0) return null;

@@ -4,7 +4,7 @@
  * a restart find exactly what reached the bus after the last saved position (see file-ingest.ts).
  * Saved atomically (write temp, fsync, rename) so a kill -9 leaves the old or the new state, never a mix.
  */
-import { mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync, closeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export interface FilePosition {

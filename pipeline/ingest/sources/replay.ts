@@ -3,8 +3,9 @@
  * timestamps (the seed projects replayed NASA logs with a delay per line). The position is remembered, so a
  * restart continues where it stopped and a finished replay is not repeated.
  */
-import type { replaySourceSchema } from "../../config/schema.ts";
+
 import type { z } from "zod";
+import type { replaySourceSchema } from "../../config/schema.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
