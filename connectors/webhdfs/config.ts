@@ -7,7 +7,6 @@ export const webhdfsArchiveSchema = z
     url: httpUrl().describe("NameNode HTTP address, e.g. http://namenode:9870"),
     root: z.string().startsWith("/").default("/logbench").describe("HDFS folder under which the archive lives"),
     user: z.string().optional().describe("user.name for simple (pseudo) authentication"),
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: documents the config file's ${ENV} syntax
     delegationToken: secret().optional().describe("Delegation token, normally ${HDFS_DELEGATION_TOKEN}"),
     delegationTokenFile: z.string().optional().describe("File holding a delegation token"),
     timeout: duration("30s").default(30_000).describe("Time allowed for one HTTP request"),
