@@ -21,8 +21,11 @@ fi
 echo "Installing test servers: ${missing[*]} (apt-get)…" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-# --no-install-recommends keeps chromium's install small; policy-rc.d stops Debian from starting influxd as a service.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+# --no-install-recommends keeps chromium's install small. A policy-rc.d that answers 101 stops Debian from
+# starting influxd as a system service (the tests run their own); one the machine already has is left alone.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "Installed: ${missing[*]}" >&2
