@@ -8,12 +8,11 @@
  * already closed are recognised as accounted for and skipped, so nothing is counted twice.
  */
 import type { Context } from "../../connectors/context.ts";
-import { isLogbenchError } from "../../connectors/errors.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import { sleep } from "../ingest/source.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import type { WindowSummary } from "../model/window.ts";
+import { retryWhileRunning } from "../retry.ts";
 import { PartitionWindows, summarize, type WindowState, windowPoints } from "./window-state.ts";
 
 interface PartitionState {
@@ -208,20 +207,12 @@ export class AggregateStage {
     return run;
   }
 
-  private async retrying(fn: () => Promise<void>): Promise<void> {
-    const { ctx } = this.deps;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = isLogbenchError(err) ? err.code : "INTERNAL";
-        ctx.metrics.inc("logbench_aggregate_errors_total", { code });
-        if (!isLogbenchError(err) || !err.retryable || ctx.signal.aborted) throw err;
-        const wait = err.retryAfterMs ?? Math.min(30_000, 250 * 2 ** attempt);
-        ctx.logger.warn("Series store failed; retrying.", { code, waitMs: wait });
-        await sleep(wait, ctx.signal);
-      }
-    }
+  private retrying(fn: () => Promise<void>): Promise<void> {
+    return retryWhileRunning(
+      this.deps.ctx,
+      { doing: "writing windows", errorMetric: "logbench_aggregate_errors_total" },
+      fn,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 /** LogEvents as an Arrow IPC stream (the notebooks load it into DuckDB-wasm, which cannot read Parquet offline). */
 import { Int32, Int64, Table, tableToIPC, Utf8, type Vector, vectorFromArray } from "apache-arrow";
-import type { LogEvent } from "../model/log-event.ts";
+import { LOG_EVENT_COLUMNS, type LogEvent } from "../model/log-event.ts";
 
 const TEXT = ["host", "ident", "user", "method", "path", "query", "protocol", "referrer", "agent", "source"] as const;
 
@@ -24,21 +24,6 @@ export function eventsToArrow(events: LogEvent[]): Uint8Array {
     events.map((e) => (e.bytes === null ? null : BigInt(e.bytes))),
     new Int64(),
   );
-  const order = [
-    "ts",
-    "host",
-    "ident",
-    "user",
-    "method",
-    "path",
-    "query",
-    "protocol",
-    "status",
-    "bytes",
-    "referrer",
-    "agent",
-    "source",
-  ];
-  const table = new Table(Object.fromEntries(order.map((k) => [k, columns[k]!])));
+  const table = new Table(Object.fromEntries(LOG_EVENT_COLUMNS.map((k) => [k, columns[k]!])));
   return tableToIPC(table, "stream");
 }

@@ -11,8 +11,8 @@ import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import { sleep } from "../ingest/source.ts";
 import type { LogEvent } from "../model/log-event.ts";
+import { retryWhileRunning } from "../retry.ts";
 import { bucketKey, bucketOf, finalPath, tmpPath, walDir } from "./layout.ts";
 import { type Compression, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
@@ -216,21 +216,8 @@ export class ArchiveStage {
     return run;
   }
 
-  /** Retries retryable failures with backoff for as long as the daemon runs; others are thrown. */
-  private async retrying<T>(doing: string, fn: () => Promise<T>): Promise<T> {
-    const { ctx } = this.deps;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = isLogbenchError(err) ? err.code : "INTERNAL";
-        ctx.metrics.inc("logbench_archive_errors_total", { code });
-        if (!isLogbenchError(err) || !err.retryable || ctx.signal.aborted) throw err;
-        const wait = err.retryAfterMs ?? Math.min(30_000, 250 * 2 ** attempt);
-        ctx.logger.warn(`Archive store failed while ${doing}; retrying.`, { code, waitMs: wait });
-        await sleep(wait, ctx.signal);
-      }
-    }
+  private retrying<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    return retryWhileRunning(this.deps.ctx, { doing, errorMetric: "logbench_archive_errors_total" }, fn);
   }
 }
 
