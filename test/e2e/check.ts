@@ -1,7 +1,9 @@
 /** The end-to-end assertions shared by the embedded and the distributed runs. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { type Expected, multisetDiff } from "./expected.ts";
-import { query } from "./harness.ts";
+import { type DaemonProcess, query, spool, startDaemon, stopDaemon, waitFor } from "./harness.ts";
 
 export async function counts(configFile: string): Promise<{ events: number; dead: number; windowed: number }> {
   const [e] = await query(configFile, "select count(*) as n from events");
@@ -39,4 +41,68 @@ export async function expectExactOutput(configFile: string, expected: Expected):
   const minutes = await query(configFile, "select time, sum(count) as n from requests group by time order by time");
   const got = new Map(minutes.map((r) => [Number(r.time), Number(r.n)]));
   expect(got).toEqual(expected.perMinute);
+}
+
+/** Spool the files, run the daemon until every line is through, stop it (exit 0), then check everything. */
+export async function runToCompletion(
+  dir: string,
+  config: string,
+  files: string[],
+  expected: Expected,
+  options: { runner?: "node" | "deno"; timeoutMs?: number } = {},
+): Promise<DaemonProcess> {
+  spool(join(dir, "spool"), files);
+  const daemon = startDaemon(config, options.runner);
+  try {
+    await waitFor("all lines through the pipeline", () => counts(config), complete(expected), {
+      daemon,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
+    await expectExactOutput(config, expected);
+    return daemon;
+  } finally {
+    await stopDaemon(daemon, "SIGKILL");
+  }
+}
+
+/**
+ * SIGKILL the daemon while the spool source is inside a file (its saved position is past the start and not
+ * done), restart it, and check that nothing was lost and nothing doubled.
+ */
+export async function killMidFileAndRestart(
+  dir: string,
+  config: string,
+  files: string[],
+  expected: Expected,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  spool(join(dir, "spool"), files);
+  const first = startDaemon(config);
+  const positions = join(dir, "state", "positions", "spool.json");
+  await waitFor(
+    "the spool source inside a file",
+    async () =>
+      JSON.parse(readFileSync(positions, "utf8")) as { files: Record<string, { offset: number; done: boolean }> },
+    (p) => Object.values(p.files).some((f) => f.offset > 0 && !f.done),
+    { daemon: first, intervalMs: 5 },
+  );
+  first.child.kill("SIGKILL");
+  await first.exited;
+  const partial = await counts(config);
+  expect(partial.events + partial.dead, "the kill must land before the run finished").toBeLessThan(
+    expected.lines.length,
+  );
+
+  const second = startDaemon(config);
+  try {
+    await waitFor("all lines through the pipeline after restart", () => counts(config), complete(expected), {
+      daemon: second,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    expect(await stopDaemon(second)).toBe(0);
+    await expectExactOutput(config, expected);
+  } finally {
+    await stopDaemon(second, "SIGKILL");
+  }
 }

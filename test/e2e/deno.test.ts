@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../pipeline/config/load.ts";
-import { complete, counts, expectExactOutput } from "./check.ts";
+import { runToCompletion } from "./check.ts";
 import { expectedFromFiles } from "./expected.ts";
-import { SAMPLES, spool, startDaemon, stopDaemon, waitFor, writeConfig } from "./harness.ts";
+import { SAMPLES, writeConfig } from "./harness.ts";
 
 describe("daemon under Deno", () => {
   it("the deno task runs the CLI entry with explicit permissions, not -A", () => {
@@ -21,18 +21,10 @@ describe("daemon under Deno", () => {
 
   it("archives and aggregates the samples, and drains on SIGTERM", async () => {
     const files = [join(SAMPLES, "nasa-jul95-first1000.log"), join(SAMPLES, "nasa-aug95-excerpt-broken.log")];
-    const expected = expectedFromFiles(files);
     const dir = mkdtempSync(join(tmpdir(), "logbench-deno-"));
-    const config = writeConfig(dir, {});
-    spool(join(dir, "spool"), files);
-    const daemon = startDaemon(config, "deno");
-    try {
-      await waitFor("all lines through the pipeline under Deno", () => counts(config), complete(expected), { daemon });
-      expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
-      expect(daemon.stderr()).toContain("Stopped cleanly.");
-      await expectExactOutput(config, expected);
-    } finally {
-      await stopDaemon(daemon, "SIGKILL");
-    }
+    const daemon = await runToCompletion(dir, writeConfig(dir, {}), files, expectedFromFiles(files), {
+      runner: "deno",
+    });
+    expect(daemon.stderr()).toContain("Stopped cleanly.");
   });
 });

@@ -3,13 +3,13 @@
  * HDFS over WebHDFS (the spec-faithful test server) and InfluxDB 1.6 (real influxd). Same assertions as the
  * embedded run, including SIGKILL in the middle and a restart.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { complete, counts, expectExactOutput } from "./check.ts";
+import { killMidFileAndRestart, runToCompletion } from "./check.ts";
 import { expectedFromFiles } from "./expected.ts";
-import { SAMPLES, spool, startDaemon, stopDaemon, waitFor, writeConfig } from "./harness.ts";
+import { SAMPLES, writeConfig } from "./harness.ts";
 
 const FILES = [join(SAMPLES, "nasa-jul95-first1000.log"), join(SAMPLES, "nasa-aug95-excerpt-broken.log")];
 const expected = expectedFromFiles(FILES);
@@ -48,53 +48,16 @@ async function distributedConfig(dir: string, name: string, sourceOverrides: Rec
 describe("distributed pipeline (Kafka, WebHDFS, InfluxDB 1.x)", () => {
   it("archives every parseable line once, dead-letters the rest, and counts every minute right", async () => {
     const dir = mkdtempSync(join(tmpdir(), "logbench-dist-"));
-    const name = `run${Date.now().toString(36)}`;
-    const config = await distributedConfig(dir, name);
-    spool(join(dir, "spool"), FILES);
-    const daemon = startDaemon(config);
-    try {
-      await waitFor("all lines through the pipeline", () => counts(config), complete(expected), {
-        daemon,
-        timeoutMs: 150_000,
-      });
-      expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
-      await expectExactOutput(config, expected);
-    } finally {
-      await stopDaemon(daemon, "SIGKILL");
-    }
+    const config = await distributedConfig(dir, `run${Date.now().toString(36)}`);
+    await runToCompletion(dir, config, FILES, expected, { timeoutMs: 150_000 });
   });
 
   it("loses nothing and doubles nothing across a SIGKILL in the middle of a run", async () => {
     const dir = mkdtempSync(join(tmpdir(), "logbench-dist-kill-"));
-    const name = `kill${Date.now().toString(36)}`;
-    const config = await distributedConfig(dir, name, { batchLines: 25, pollInterval: "100ms" });
-    spool(join(dir, "spool"), FILES);
-    const first = startDaemon(config);
-    const positions = join(dir, "state", "positions", "spool.json");
-    await waitFor(
-      "the spool source inside a file",
-      async () =>
-        JSON.parse(readFileSync(positions, "utf8")) as { files: Record<string, { offset: number; done: boolean }> },
-      (p) => Object.values(p.files).some((f) => f.offset > 0 && !f.done),
-      { daemon: first, intervalMs: 5 },
-    );
-    first.child.kill("SIGKILL");
-    await first.exited;
-    const partial = await counts(config);
-    expect(partial.events + partial.dead, "the kill must land before the run finished").toBeLessThan(
-      expected.lines.length,
-    );
-
-    const second = startDaemon(config);
-    try {
-      await waitFor("all lines through the pipeline after restart", () => counts(config), complete(expected), {
-        daemon: second,
-        timeoutMs: 150_000,
-      });
-      expect(await stopDaemon(second)).toBe(0);
-      await expectExactOutput(config, expected);
-    } finally {
-      await stopDaemon(second, "SIGKILL");
-    }
+    const config = await distributedConfig(dir, `kill${Date.now().toString(36)}`, {
+      batchLines: 25,
+      pollInterval: "100ms",
+    });
+    await killMidFileAndRestart(dir, config, FILES, expected, { timeoutMs: 150_000 });
   });
 });
