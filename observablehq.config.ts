@@ -16,8 +16,10 @@ export default {
     { name: "Archive", path: "/archive" },
     { name: "Reports", pages: [{ name: "Daily traffic", path: "/reports/daily" }] },
   ],
-  // The default theme links Google Fonts; a published report must render without the network.
+  // The default theme links Google Fonts, and a browser asks for /favicon.ico: a published report must render
+  // without the network and without a failed request.
   globalStylesheets: [],
+  head: '<link rel="icon" href="data:,">',
   // No DuckDB extension is installed in the browser: they would be downloaded from extensions.duckdb.org, and
   // the loaders give DuckDB-wasm Arrow, which it reads without any.
   duckdb: { extensions: { json: null, parquet: null } },

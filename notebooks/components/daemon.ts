@@ -24,9 +24,24 @@ export async function getJson<T>(url: string, timeoutMs = 3000): Promise<T> {
 
 export type Feed<T> = { live: true; data: T; at: number } | { live: false; reason: string };
 
+/**
+ * Passes a feed value on only when it differs from the last one (the time aside): every value re-runs the
+ * cells that use it, re-drawing charts and re-reading snapshots, which an unchanged poll must not cause.
+ */
+function onChange<T>(notify: (value: Feed<T>) => void): (value: Feed<T>) => void {
+  let last = "";
+  return (value) => {
+    const key = JSON.stringify(value.live ? [true, value.data] : [false, value.reason]);
+    if (key === last) return;
+    last = key;
+    notify(value);
+  };
+}
+
 /** `/api/status` every `intervalMs`, as a generator of Feed values. */
 export function statusFeed(api: string | null, intervalMs = 2000): AsyncGenerator<Feed<Record<string, unknown>>> {
-  return Generators.observe((notify) => {
+  return Generators.observe((next: (value: Feed<Record<string, unknown>>) => void) => {
+    const notify = onChange(next);
     if (!api) {
       notify({ live: false, reason: "no daemon API in the config" });
       return undefined;
@@ -54,7 +69,8 @@ export function statusFeed(api: string | null, intervalMs = 2000): AsyncGenerato
  * cannot be opened, `/api/windows` is polled every 2 s instead.
  */
 export function windowsFeed(api: string | null): AsyncGenerator<Feed<WindowSummary[]>> {
-  return Generators.observe((notify) => {
+  return Generators.observe((next: (value: Feed<WindowSummary[]>) => void) => {
+    const notify = onChange(next);
     if (!api) {
       notify({ live: false, reason: "no daemon API in the config" });
       return undefined;

@@ -35,18 +35,35 @@ export function plotlyChart(traces: object[], options: ChartOptions = {}): HTMLD
   const plot = document.createElement("div");
   plot.className = "logbench-chart";
   if (options.name) plot.dataset.chart = options.name;
+  let disposed = false;
+  let drawing = false;
   const draw = (width: number) => {
     const layout = { ...BASE_LAYOUT, ...options.layout, width, height };
     const config = { responsive: false, displaylogo: false, ...options.config };
     // Drawn on the next frame: by then `resize` has put the div into the page, where plotly can measure text.
     requestAnimationFrame(() => {
-      void Plotly.react(plot, traces, layout, config).then(() => {
-        plot.dataset.rendered = "true";
-      });
+      if (disposed) return;
+      drawing = true;
+      Plotly.react(plot, traces, layout, config).then(
+        () => {
+          drawing = false;
+          if (disposed) Plotly.purge(plot);
+          else plot.dataset.rendered = "true";
+        },
+        (error: unknown) => {
+          drawing = false;
+          if (!disposed) throw error;
+        },
+      );
     });
     return plot;
   };
-  options.invalidation?.then(() => Plotly.purge(plot));
+  // A cell that re-runs (new data) throws this plot away; one still being drawn is purged once drawn, as
+  // purging under plotly's feet fails inside it.
+  options.invalidation?.then(() => {
+    disposed = true;
+    if (!drawing) Plotly.purge(plot);
+  });
   const container = resize(draw, options.invalidation);
   container.style.minHeight = `${height}px`;
   return container;

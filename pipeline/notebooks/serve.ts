@@ -45,7 +45,9 @@ export async function serveNotebooks(opts: ServeNotebooksOptions): Promise<Serve
 
   const { fillNotebooksCache } = await import("../../scripts/notebooks-cache.ts");
   try {
-    await fillNotebooksCache({ repoRoot: packageRoot, log: (line) => logger.debug(line) });
+    // Loader outputs cached by an earlier build may come from another config: drop them, the preview server
+    // reruns each loader when a page first asks for its file.
+    await fillNotebooksCache({ repoRoot: packageRoot, clearData: true, log: (line) => logger.debug(line) });
   } catch (err) {
     throw new LogbenchError("INTERNAL", `filling the notebooks' npm cache: ${(err as Error).message}`, { cause: err });
   }

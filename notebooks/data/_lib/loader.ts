@@ -63,8 +63,9 @@ export async function runLoader(name: string, produce: (env: LoaderEnv) => Promi
   const configLabel = path.startsWith(packageRoot) ? relative(packageRoot, path) : path;
   const controller = new AbortController();
   const ctx: Context = {
-    // Connectors log retries and such at info; a loader only passes on what needs a person.
-    logger: createLogger({ level: "warn", fields: { loader: name } }),
+    // Connectors log retries at warn; a loader that gives up says so in its one line, and a build log full
+    // of retry records would bury it. Errors (data loss, an operator must act) still get through.
+    logger: createLogger({ level: "error", fields: { loader: name } }),
     metrics: new MetricsRegistry(),
     signal: controller.signal,
   };
