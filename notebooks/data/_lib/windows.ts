@@ -6,11 +6,10 @@
  * partition's top-k, which is exact unless a value sits just below the cut in several partitions.
  */
 import type { SeriesPoint } from "../../../connectors/types.ts";
+import { windowLabel } from "../../../pipeline/aggregate/window-state.ts";
 import type { RankedValue, WindowSummary } from "../../../pipeline/model/window.ts";
 
-export function windowLabel(windowMs: number): string {
-  return windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
-}
+export { windowLabel };
 
 export interface WindowPoints {
   requests: SeriesPoint[];
