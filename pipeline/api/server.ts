@@ -131,7 +131,17 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "EADDRINUSE"
+          ? new LogbenchError(
+              "UNAVAILABLE",
+              `api: ${deps.host}:${deps.port} is already in use (another logbench running?): stop it, or set api.port in the config`,
+              { cause: err, retryable: false },
+            )
+          : err,
+      ),
+    );
     server.listen(deps.port, deps.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

@@ -157,4 +157,10 @@ describe("HTTP API", () => {
     expect(res.status).toBe(400);
     expect((await res.json()).error).toContain("use -15m, now, epoch ms or an ISO date");
   });
+
+  it("says what to do when its port is taken", async () => {
+    const { url } = await setup();
+    const port = Number(new URL(url).port);
+    await expect(setup({ port })).rejects.toThrow(/127\.0\.0\.1:\d+ is already in use .*set api\.port in the config/);
+  });
 });
