@@ -63,12 +63,12 @@ export interface Built extends Run {
 
 /**
  * `npm run build` as the package script does it (cache fill with --clear-data, then `observable build`), with
- * the config in LOGBENCH_CONFIG and the output under test/artifacts/.
+ * the config in LOGBENCH_CONFIG and the output in a temporary folder (only screenshots go to test/artifacts/).
  */
 export async function buildSite(configFile: string, outputName: string, env: Record<string, string> = {}) {
   await fillNotebooksCache({ repoRoot: packageRoot, clearData: true });
   const log = join(await mkdtemp(join(tmpdir(), "logbench-offline-")), "fetches.log");
-  const output = join("test/artifacts", outputName);
+  const output = join(await mkdtemp(join(tmpdir(), "logbench-site-")), outputName);
   const result = await run(
     process.execPath,
     [FRAMEWORK, "build"],
