@@ -41,30 +41,41 @@ export async function startDaemon(
   const series = createSeriesStore(config.series, ctx);
   const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
   const problems: string[] = [];
+  let failure: unknown = null;
+  /** A stage failed for good: say so once, then drain and stop (a supervisor restarts the daemon). */
+  const fail = (stage: string, err: unknown) => {
+    if (failure !== null) return;
+    failure = err;
+    problems.push(`${stage}: ${(err as Error).message}`);
+    logger.error(`The ${stage} stage stopped on an error; the daemon shuts down.`, { err });
+    stop.abort();
+  };
 
   const archiver = config.archiver.enabled
     ? new ArchiveStage({
         bus,
         store: archive,
         topic: config.topic,
+        deadLetterTopic: config.deadLetters.topic,
         config: config.archiver,
         scratchDir: join(config.stateDir, "tmp"),
         ctx,
+        onFatal: (err) => fail("archive", err),
       })
     : null;
   const aggregator = config.aggregator.enabled
-    ? new AggregateStage({ bus, series, topic: config.topic, config: config.aggregator, ctx })
+    ? new AggregateStage({
+        bus,
+        series,
+        topic: config.topic,
+        config: config.aggregator,
+        ctx,
+        onFatal: (err) => fail("aggregate", err),
+      })
     : null;
   const subscriptions = await Promise.all([archiver?.start(), aggregator?.start()]);
-  let failure: unknown = null;
   subscriptions.forEach((sub, i) => {
-    sub?.done.catch((err) => {
-      const stage = i === 0 ? "archive" : "aggregate";
-      problems.push(`${stage}: ${(err as Error).message}`);
-      logger.error(`The ${stage} stage stopped on an error; the daemon shuts down.`, { err });
-      failure ??= err;
-      stop.abort();
-    });
+    sub?.done.catch((err) => fail(i === 0 ? "archive" : "aggregate", err));
   });
 
   let api: ApiServer | null = null;

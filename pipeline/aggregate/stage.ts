@@ -10,6 +10,7 @@
 import type { Context } from "../../connectors/context.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
+import { decodeEvent } from "../model/decode-event.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import type { WindowSummary } from "../model/window.ts";
 import { retryWhileRunning } from "../retry.ts";
@@ -38,6 +39,8 @@ export interface AggregateStageDeps {
   topic: string;
   config: Config["aggregator"];
   ctx: Context;
+  /** A timed flush failed for good: the daemon must stop (it would fail the same way again). */
+  onFatal: (err: unknown) => void;
 }
 
 export class AggregateStage {
@@ -46,7 +49,6 @@ export class AggregateStage {
   private readonly partitions = new Map<number, PartitionState>();
   /** window start → (partition:source → state), for the live API. */
   private readonly recent = new Map<number, Map<string, { partition: number; state: WindowState }>>();
-  private readonly decoder = new TextDecoder();
   private readonly listeners = new Set<(windows: WindowSummary[]) => void>();
 
   constructor(private readonly deps: AggregateStageDeps) {
@@ -55,6 +57,11 @@ export class AggregateStage {
     m.describe("logbench_aggregate_sent_total", "counter", "Series points written");
     m.describe("logbench_aggregate_late_total", "counter", "Events too late for their window (kept in the archive)");
     m.describe("logbench_aggregate_errors_total", "counter", "Series write failures, by code");
+    m.describe(
+      "logbench_aggregate_discarded_total",
+      "counter",
+      "Bus messages that are not LogEvents (dead-lettered by the archive)",
+    );
     m.describe("logbench_aggregate_watermark_ms", "gauge", "Event-time watermark per partition");
   }
 
@@ -72,12 +79,12 @@ export class AggregateStage {
     });
     this.timer = setInterval(() => {
       for (const p of this.partitions.keys())
-        this.withLock(p, () => this.flush(p)).catch((err) =>
-          this.deps.ctx.logger.error("Writing windows failed; they stay in memory and the offset is not committed.", {
-            partition: p,
-            err,
-          }),
-        );
+        this.withLock(p, () => this.flush(p)).catch((err) => {
+          // Retryable failures were retried inside flush(); the offset was not committed, so a restart rebuilds
+          // these windows from the bus.
+          if (this.timer) clearInterval(this.timer);
+          this.deps.onFatal(err);
+        });
     }, config.flushInterval);
     return this.subscription;
   }
@@ -134,15 +141,23 @@ export class AggregateStage {
   private onBatch(partition: number, messages: BusMessage[]): void {
     const st = this.state(partition);
     let late = 0;
+    let bad = 0;
     for (const msg of messages) {
-      const event = JSON.parse(this.decoder.decode(msg.value)) as LogEvent;
+      const decoded = decodeEvent(msg);
+      st.next = msg.offset + 1;
+      if ("reason" in decoded) {
+        // The archive group puts it in the dead letters; here it only cannot be counted.
+        bad++;
+        continue;
+      }
+      const { event } = decoded;
       if (st.windows.add(event, msg.offset)) this.remember(partition, st.windows, event);
       else if (msg.offset >= st.replayUntil) late++;
-      st.next = msg.offset + 1;
     }
     const labels = { topic: this.deps.topic };
     this.deps.ctx.metrics.inc("logbench_aggregate_received_total", labels, messages.length);
     if (late) this.deps.ctx.metrics.inc("logbench_aggregate_late_total", labels, late);
+    if (bad) this.deps.ctx.metrics.inc("logbench_aggregate_discarded_total", labels, bad);
   }
 
   private remember(partition: number, windows: PartitionWindows, event: LogEvent): void {

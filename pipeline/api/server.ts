@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger, MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus } from "../../connectors/types.ts";
-import type { LogEvent } from "../model/log-event.ts";
+import { decodeEvent } from "../model/decode-event.ts";
 import type { WindowSummary } from "../model/window.ts";
 import { renderPrometheus } from "../observe/prometheus.ts";
 import { eventsToArrow } from "./arrow.ts";
@@ -117,8 +117,10 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
         const to = timeParam(url.searchParams.get("to") ?? "now", now) + 1;
         const limit = intParam(url, "limit", 1_000_000);
         const messages = await deps.bus.readWindow(deps.topics.events, { from, to, limit });
-        const decoder = new TextDecoder();
-        const events = messages.map((m) => JSON.parse(decoder.decode(m.value)) as LogEvent);
+        const events = messages.flatMap((m) => {
+          const decoded = decodeEvent(m);
+          return "event" in decoded ? [decoded.event] : [];
+        });
         res.writeHead(200, {
           "Content-Type": "application/vnd.apache.arrow.stream",
           "X-Logbench-Rows": String(events.length),

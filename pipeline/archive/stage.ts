@@ -11,7 +11,8 @@ import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import type { LogEvent } from "../model/log-event.ts";
+import { busDeadLetter, decodeEvent } from "../model/decode-event.ts";
+import type { DeadLetter, LogEvent } from "../model/log-event.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { bucketKey, bucketOf, finalPath, tmpPath, walDir } from "./layout.ts";
 import { type Compression, ParquetEncoder } from "./parquet.ts";
@@ -35,10 +36,14 @@ export interface ArchiveStageDeps {
   bus: Bus;
   store: ArchiveStore;
   topic: string;
+  /** Where messages that are not LogEvents go. */
+  deadLetterTopic: string;
   config: Config["archiver"];
   /** Local folder for staging Parquet files before they go to the store. */
   scratchDir: string;
   ctx: Context;
+  /** A roll started by a timer failed for good: the daemon must stop (it would fail the same way again). */
+  onFatal: (err: unknown) => void;
 }
 
 export class ArchiveStage {
@@ -46,7 +51,6 @@ export class ArchiveStage {
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
-  private readonly decoder = new TextDecoder();
 
   constructor(private readonly deps: ArchiveStageDeps) {
     const m = deps.ctx.metrics;
@@ -56,6 +60,11 @@ export class ArchiveStage {
     m.describe("logbench_archive_bytes_total", "counter", "Parquet bytes written");
     m.describe("logbench_archive_errors_total", "counter", "Archive write failures, by code");
     m.describe("logbench_archive_discarded_total", "counter", "Records skipped as already archived");
+    m.describe(
+      "logbench_archive_dead_letters_total",
+      "counter",
+      "Bus messages that are not LogEvents, sent to dead letters",
+    );
   }
 
   async start(): Promise<Subscription> {
@@ -109,12 +118,18 @@ export class ArchiveStage {
     const m = this.deps.ctx.metrics;
     const labels = { topic: this.deps.topic };
     let skipped = 0;
+    const rejected: DeadLetter[] = [];
     for (const msg of messages) {
       if (msg.offset < buf.resumeFrom) {
         skipped++;
         continue;
       }
-      const event = JSON.parse(this.decoder.decode(msg.value)) as LogEvent;
+      const decoded = decodeEvent(msg);
+      if ("reason" in decoded) {
+        rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
+        continue;
+      }
+      const { event } = decoded;
       const key = bucketKey(bucketOf(event.ts));
       let bucket = buf.buckets.get(key);
       if (!bucket) {
@@ -134,6 +149,16 @@ export class ArchiveStage {
     buf.lastRecordAt = Date.now();
     m.inc("logbench_archive_received_total", labels, messages.length);
     if (skipped) m.inc("logbench_archive_discarded_total", labels, skipped);
+    if (rejected.length) {
+      // Kept, not dropped: they reach the dead letters before their offsets can be committed.
+      await this.retrying("writing dead letters", () =>
+        this.deps.bus.produce(
+          this.deps.deadLetterTopic,
+          rejected.map((d) => ({ key: d.source, value: JSON.stringify(d) })),
+        ),
+      );
+      m.inc("logbench_archive_dead_letters_total", labels, rejected.length);
+    }
     const roll = this.deps.config.roll;
     if (buf.records >= roll.records) await this.roll(partition, "records");
     else if (buf.bytes >= roll.size) await this.roll(partition, "size");
@@ -146,9 +171,12 @@ export class ArchiveStage {
       if (buf.records === 0) continue;
       const why = now - buf.lastRecordAt >= idle ? "idle" : now - buf.openedAt >= interval ? "interval" : null;
       if (why)
-        this.withLock(partition, () => this.roll(partition, why)).catch((err) =>
-          this.deps.ctx.logger.error("Rolling an archive file failed; the records stay buffered.", { partition, err }),
-        );
+        this.withLock(partition, () => this.roll(partition, why)).catch((err) => {
+          // Retryable failures were retried inside roll(); this one will not go away by itself. The records stay
+          // uncommitted on the bus, so stopping loses nothing.
+          if (this.timer) clearInterval(this.timer);
+          this.deps.onFatal(err);
+        });
     }
   }
 
