@@ -175,18 +175,9 @@ async function bundlePackage(
   await mkdir(target, { recursive: true });
   await build({
     // A bare name as entry point resolves like an import from the repository root, and keeps a default export.
-    entryPoints: [name],
-    absWorkingDir: repoRoot,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
+    ...browserBundle(repoRoot, name),
     mainFields: ["browser", "module", "main"],
     conditions: ["browser", "import"],
-    define: { "process.env.NODE_ENV": '"production"' },
-    minify: true,
-    legalComments: "none",
-    logLevel: "error",
     plugins: [siblings],
     outfile: join(target, "_esm.js"),
     allowOverwrite: true,
@@ -195,20 +186,27 @@ async function bundlePackage(
   });
 }
 
+/** esbuild options both bundlers share: one minified browser ES module for a package name. */
+function browserBundle(repoRoot: string, name: string) {
+  return {
+    entryPoints: [name],
+    absWorkingDir: repoRoot,
+    bundle: true,
+    format: "esm" as const,
+    platform: "browser" as const,
+    target: "es2022",
+    define: { "process.env.NODE_ENV": '"production"' },
+    minify: true,
+    legalComments: "none" as const,
+    logLevel: "error" as const,
+  };
+}
+
 /** What Framework's own node-import bundler produces: one minified ES module with a default export. */
 async function bundleNodeImport(repoRoot: string, name: string, target: string): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   await build({
-    entryPoints: [name],
-    absWorkingDir: repoRoot,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    define: { "process.env.NODE_ENV": '"production"' },
-    minify: true,
-    legalComments: "none",
-    logLevel: "error",
+    ...browserBundle(repoRoot, name),
     outfile: `${target}.tmp`,
     allowOverwrite: true,
   }).catch((error: unknown) => {

@@ -7,7 +7,7 @@
  */
 import type { SeriesPoint } from "../../connectors/types.ts";
 import type { LogEvent } from "../model/log-event.ts";
-import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
+import { emptyWindowSummary, MEASUREMENTS, type WindowSummary } from "../model/window.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
 
 export interface WindowOptions {
@@ -185,21 +185,7 @@ export function summarize(states: WindowState[], windowMs: number, topK: number,
   const hosts = new DistinctCounter();
   const paths = new SpaceSaving(topK * 10);
   const topHosts = new SpaceSaving(topK * 10);
-  const summary: WindowSummary = {
-    start: first.start,
-    end: first.end,
-    window: windowLabel(windowMs),
-    count: 0,
-    bytes: 0,
-    status4xx: 0,
-    status5xx: 0,
-    uniqueHosts: 0,
-    byMethod: {},
-    byStatus: {},
-    topPaths: [],
-    topHosts: [],
-    closed,
-  };
+  const summary = emptyWindowSummary(first.start, windowMs, windowLabel(windowMs), closed);
   for (const s of states) {
     summary.count += s.count;
     summary.bytes += s.bytes;

@@ -28,6 +28,25 @@ export interface WindowSummary {
   closed: boolean;
 }
 
+/** A window with nothing counted yet. */
+export function emptyWindowSummary(start: number, windowMs: number, window: string, closed: boolean): WindowSummary {
+  return {
+    start,
+    end: start + windowMs,
+    window,
+    count: 0,
+    bytes: 0,
+    status4xx: 0,
+    status5xx: 0,
+    uniqueHosts: 0,
+    byMethod: {},
+    byStatus: {},
+    topPaths: [],
+    topHosts: [],
+    closed,
+  };
+}
+
 /** Measurement names of DESIGN §5. */
 export const MEASUREMENTS = {
   requests: "requests",

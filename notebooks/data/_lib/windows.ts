@@ -7,7 +7,7 @@
  */
 import type { SeriesPoint } from "../../../connectors/types.ts";
 import { windowLabel } from "../../../pipeline/aggregate/window-state.ts";
-import type { RankedValue, WindowSummary } from "../../../pipeline/model/window.ts";
+import { emptyWindowSummary, type RankedValue, type WindowSummary } from "../../../pipeline/model/window.ts";
 
 export { windowLabel };
 
@@ -30,21 +30,7 @@ export function windowsFromPoints(
   for (const p of points.requests) {
     let w = byStart.get(p.time);
     if (!w) {
-      w = {
-        start: p.time,
-        end: p.time + options.windowMs,
-        window: label,
-        count: 0,
-        bytes: 0,
-        status4xx: 0,
-        status5xx: 0,
-        uniqueHosts: 0,
-        byMethod: {},
-        byStatus: {},
-        topPaths: [],
-        topHosts: [],
-        closed: false,
-      };
+      w = emptyWindowSummary(p.time, options.windowMs, label, false);
       byStart.set(p.time, w);
     }
     w.count += num(p.fields.count);
