@@ -155,3 +155,8 @@ function plain(value: unknown): unknown {
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/** Single-quoted SQL string literal (file paths, globs). */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

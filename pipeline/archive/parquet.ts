@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
 import type { LogEvent } from "../model/log-event.ts";
 
 const COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
@@ -57,7 +58,7 @@ export class ParquetEncoder {
         appender.endRow();
       }
       appender.closeSync();
-      await this.conn.run(`COPY ${table} TO '${file}' (FORMAT parquet, COMPRESSION ${compression})`);
+      await this.conn.run(`COPY ${table} TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`);
       return new Uint8Array(await readFile(file));
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${table}`);

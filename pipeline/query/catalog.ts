@@ -11,7 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localRootOf, syncArchive } from "../../connectors/archive-sync.ts";
 import type { Context } from "../../connectors/context.ts";
-import { type DuckDBConnection, queryRows, quoteIdent, withDuckDb } from "../../connectors/duckdb/connection.ts";
+import {
+  type DuckDBConnection,
+  queryRows,
+  quoteIdent,
+  quoteLiteral,
+  withDuckDb,
+} from "../../connectors/duckdb/connection.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
 import type { Config } from "../config/schema.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
@@ -84,23 +90,31 @@ async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context):
       root = join(config.stateDir, "archive-cache");
       await syncArchive(store, config.topic, join(root, config.topic));
     }
-    // `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
-    const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
-    const glob = join(root, config.topic, "dt=*", "hour=*", "*.parquet");
-    if (await hasParquet(join(root, config.topic))) {
-      await conn.run(
-        `CREATE VIEW events AS SELECT ${columns} FROM read_parquet('${glob.replaceAll("'", "''")}', hive_partitioning = false, union_by_name = true)`,
-      );
-    } else {
-      const typed = [
-        ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
-        "CAST(NULL AS VARCHAR) AS raw",
-      ].join(", ");
-      await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
-    }
+    const dir = join(root, config.topic);
+    await createEventsView(conn, (await hasParquet(dir)) ? [join(dir, "dt=*", "hour=*", "*.parquet")] : []);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The `events` view over Parquet files or globs (the archive's columns, `ts` in epoch ms); typed and empty when
+ * there are none. `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
+ */
+export async function createEventsView(conn: DuckDBConnection, sources: string[]): Promise<void> {
+  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
+  if (sources.length > 0) {
+    const list = sources.map(quoteLiteral).join(", ");
+    await conn.run(
+      `CREATE VIEW events AS SELECT ${columns} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`,
+    );
+    return;
+  }
+  const typed = [
+    ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
+    "CAST(NULL AS VARCHAR) AS raw",
+  ].join(", ");
+  await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
 }
 
 async function hasParquet(dir: string): Promise<boolean> {
@@ -127,7 +141,7 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
     const decoder = new TextDecoder();
     await writeFile(file, messages.map((m) => decoder.decode(m.value)).join("\n"));
     await conn.run(
-      `CREATE TABLE dead_letters AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`,
+      `CREATE TABLE dead_letters AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${DEAD_LETTER_COLUMNS})`,
     );
   } finally {
     await bus.close();
@@ -161,7 +175,7 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
       const file = join(scratch, `${measurement}.ndjson`);
       await writeFile(file, points.map((p) => JSON.stringify({ time: p.time, ...p.tags, ...p.fields })).join("\n"));
       await conn.run(
-        `CREATE TABLE ${quoteIdent(measurement)} AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${columns.join(", ")}})`,
+        `CREATE TABLE ${quoteIdent(measurement)} AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = {${columns.join(", ")}})`,
       );
     }
   } finally {

@@ -10,7 +10,8 @@ import { queryRows, withDuckDb } from "../../../connectors/duckdb/connection.ts"
 import { isLogbenchError } from "../../../connectors/errors.ts";
 import type { ArchiveStore } from "../../../connectors/types.ts";
 import type { Config } from "../../../pipeline/config/schema.ts";
-import { LOG_EVENT_COLUMNS, type LogEvent } from "../../../pipeline/model/log-event.ts";
+import type { LogEvent } from "../../../pipeline/model/log-event.ts";
+import { createEventsView } from "../../../pipeline/query/catalog.ts";
 
 export interface ArchiveFile {
   /** Relative to the archive root. */
@@ -78,33 +79,18 @@ export async function localPaths(config: Config, store: ArchiveStore, files: Arc
   return files.map((f) => join(cache, ...f.path.split("/")));
 }
 
-/** SQL string literal. */
-export function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 /**
- * Run `fn` with an in-memory DuckDB in which the view `events` holds the given Parquet files (the columns
- * of LOG_EVENT_COLUMNS, `ts` in epoch ms), the same view `logbench query` offers.
+ * Run `fn` with an in-memory DuckDB in which the view `events` holds the given Parquet files: the same view
+ * `logbench query` offers (pipeline/query/catalog.ts).
  */
 export async function withEvents<T>(
   paths: string[],
   fn: (query: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
 ): Promise<T> {
   return withDuckDb(":memory:", {}, async (conn) => {
-    const columns = LOG_EVENT_COLUMNS.map((c) => `"${c}"`).join(", ");
-    const from =
-      paths.length === 0
-        ? `(SELECT ${emptyColumns()} WHERE false)`
-        : `read_parquet([${paths.map(literal).join(", ")}], union_by_name = true)`;
-    await conn.run(`CREATE VIEW events AS SELECT ${columns} FROM ${from}`);
+    await createEventsView(conn, paths);
     return fn((sql) => queryRows(conn, sql));
   });
-}
-
-function emptyColumns(): string {
-  const types: Record<string, string> = { ts: "BIGINT", status: "INTEGER", bytes: "BIGINT" };
-  return LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${types[c] ?? "VARCHAR"}) AS "${c}"`).join(", ");
 }
 
 /** Rows of the `events` view as LogEvents (for eventsToArrow). */
