@@ -25,7 +25,8 @@ interface PartitionState {
   lock: Promise<void>;
 }
 
-interface Checkpoint {
+/** Kept in the aggregate group's commit metadata: next offset processed, and the watermark then. */
+export interface Checkpoint {
   c: number;
   w: number | null;
 }
@@ -231,7 +232,8 @@ export class AggregateStage {
   }
 }
 
-function parseCheckpoint(metadata: string | null): Checkpoint | null {
+/** The checkpoint in a commit's metadata, or null (no metadata, or metadata written by another tool). */
+export function parseCheckpoint(metadata: string | null): Checkpoint | null {
   if (!metadata) return null;
   try {
     const parsed = JSON.parse(metadata) as Checkpoint;

@@ -2,6 +2,7 @@
 import type { MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, CommittedOffset } from "../../connectors/types.ts";
+import { parseCheckpoint } from "../aggregate/stage.ts";
 
 export function sumMetric(registry: MetricsRegistry, name: string): number {
   let total = 0;
@@ -26,13 +27,8 @@ export async function consumerLag(bus: Bus, topic: string, groups: string[]): Pr
  */
 function processed(commit: CommittedOffset | undefined, low: number): number {
   if (!commit) return low;
-  try {
-    const c = (JSON.parse(commit.metadata ?? "null") as { c?: unknown } | null)?.c;
-    if (typeof c === "number" && c > commit.offset) return c;
-  } catch {
-    // Metadata written by another tool: the committed offset is all we know.
-  }
-  return commit.offset;
+  const checkpoint = parseCheckpoint(commit.metadata);
+  return checkpoint && checkpoint.c > commit.offset ? checkpoint.c : commit.offset;
 }
 
 /** "dt=YYYY-MM-DD/hour=HH" of the newest archived hour, or null. */
