@@ -163,4 +163,25 @@ describe("HTTP API", () => {
     const port = Number(new URL(url).port);
     await expect(setup({ port })).rejects.toThrow(/127\.0\.0\.1:\d+ is already in use .*set api\.port in the config/);
   });
+
+  it("counts the aggregate group's lag from how far it processed, not from its restart point", async () => {
+    const { bus, url } = await setup({ groups: ["aggregate"] });
+    await bus.produce(TOPICS.events, [{ key: "a", value: JSON.stringify(event("a", "/")) }]);
+    const [range] = (await bus.partitions(TOPICS.events)).filter((r) => r.high > 0);
+    let assigned!: () => void;
+    const ready = new Promise<void>((r) => {
+      assigned = r;
+    });
+    const sub = await bus.subscribe({
+      topic: TOPICS.events,
+      group: "aggregate",
+      onBatch: async () => {},
+      onAssigned: async () => assigned(),
+    });
+    await ready;
+    // An open window holds the restart point at the start, while everything has been processed.
+    await sub.commit(range!.partition, 0, JSON.stringify({ c: range!.high, w: Date.UTC(1995, 6, 1) }));
+    await sub.stop();
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('logbench_consumer_lag{group="aggregate"} 0');
+  });
 });
