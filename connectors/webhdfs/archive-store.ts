@@ -61,12 +61,13 @@ export function createWebHdfsArchive(config: WebHdfsArchiveConfig, ctx: Context)
         throw new LogbenchError("ALREADY_EXISTS", `renaming ${src} to ${dst}: ${dst} exists`);
       if (await client.rename(src, dst)) return true;
       if (!(await client.status(src))) return false;
+      // HDFS refuses a rename whose destination folder is missing. Make sure it exists (MKDIRS is idempotent) and
+      // try again, even when it exists by now: another writer may have created it after our first attempt, which
+      // is what happens when several partitions roll into the same new hour at once.
       const parent = dst.slice(0, dst.lastIndexOf("/")) || "/";
-      if (!(await client.status(parent))) {
-        await client.mkdirs(parent);
-        if (await client.rename(src, dst)) return true;
-        if (!(await client.status(src))) return false;
-      }
+      await client.mkdirs(parent);
+      if (await client.rename(src, dst)) return true;
+      if (!(await client.status(src))) return false;
       if (await client.status(dst))
         throw new LogbenchError("ALREADY_EXISTS", `renaming ${src} to ${dst}: ${dst} exists`);
       throw new LogbenchError("INTERNAL", `renaming ${src} to ${dst}: HDFS refused the rename`);

@@ -86,6 +86,16 @@ export function archiveStoreContract(name: string, make: () => Promise<ArchiveSt
       expect((await store.list("weblogs/dt=1995-07-01/hour=00")).map((f) => f.name)).toEqual(["part-0-0-9.parquet"]);
     });
 
+    it("renames several files into the same new folder at once (partitions rolling together)", async () => {
+      const names = [0, 1, 2, 3, 4, 5].map((p) => `part-${p}-0-9.parquet`);
+      for (const n of names) await store.create(`_tmp/${n}.tmp`, enc(n));
+      const moved = await Promise.all(
+        names.map((n) => store.rename(`_tmp/${n}.tmp`, `weblogs/dt=1995-07-02/hour=11/${n}`)),
+      );
+      expect(moved).toEqual(names.map(() => true));
+      expect((await store.list("weblogs/dt=1995-07-02/hour=11")).map((f) => f.name)).toEqual(names);
+    });
+
     it("returns false when the rename source is missing, without creating anything", async () => {
       expect(await store.rename("ghost.tmp", "somewhere/else/ghost.parquet")).toBe(false);
       expect(await store.status("somewhere")).toBeNull();
