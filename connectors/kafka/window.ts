@@ -78,6 +78,9 @@ export async function readKafkaWindow(
   const finished = new Promise<void>((resolve, reject) => {
     finish = (err) => (err ? reject(err) : resolve());
   });
+  // An abort or a stall can end the read while it is still connecting, before anything awaits `finished`; without
+  // this, Node would take that rejection as unhandled and kill the process. It is still awaited (and thrown) below.
+  finished.catch(() => {});
   const checkDone = () => {
     if (found.length >= limit || [...plans.values()].every((p) => p.done)) finish();
   };
@@ -105,6 +108,7 @@ export async function readKafkaWindow(
   armStallTimer();
   const onAbort = () => finish(new LogbenchError("UNAVAILABLE", `reading a window of ${topic}: aborted`));
   ctx.signal.addEventListener("abort", onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort();
 
   try {
     await consumer.connect();
