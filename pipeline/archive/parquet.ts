@@ -31,8 +31,16 @@ export class ParquetEncoder {
   }
 
   private seq = 0;
+  /** One statement at a time on the one connection: rolls of several partitions call encode() concurrently. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  async encode(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
+  encode(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
+    const run = this.queue.then(() => this.encodeNow(events, compression));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async encodeNow(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
     const table = `batch_${++this.seq}`;
     const file = join(this.dir, `${table}.parquet`);
     await this.conn.run(`CREATE TABLE ${table} (${COLUMNS})`);
@@ -67,6 +75,7 @@ export class ParquetEncoder {
   }
 
   async close(): Promise<void> {
+    await this.queue;
     this.conn.closeSync();
     this.instance.closeSync();
     await rm(this.dir, { recursive: true, force: true });
