@@ -48,6 +48,8 @@ export class AggregateStage {
   private subscription: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly partitions = new Map<number, PartitionState>();
+  /** A timed flush failed for good; the daemon is stopping. */
+  private failed = false;
   /** window start → (partition:source → state), for the live API. */
   private readonly recent = new Map<number, Map<string, { partition: number; state: WindowState }>>();
   private readonly listeners = new Set<(windows: WindowSummary[]) => void>();
@@ -79,10 +81,13 @@ export class AggregateStage {
       },
     });
     this.timer = setInterval(() => {
+      // Flushes queued by earlier ticks must not write again once one has failed for good.
       for (const p of this.partitions.keys())
-        this.withLock(p, () => this.flush(p)).catch((err) => {
+        this.withLock(p, async () => (this.failed ? undefined : this.flush(p))).catch((err) => {
           // Retryable failures were retried inside flush(); the offset was not committed, so a restart rebuilds
           // these windows from the bus.
+          if (this.failed) return;
+          this.failed = true;
           if (this.timer) clearInterval(this.timer);
           this.deps.onFatal(err);
         });

@@ -51,6 +51,8 @@ export class ArchiveStage {
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
+  /** A timed roll failed for good; the daemon is stopping. */
+  private failed = false;
 
   constructor(private readonly deps: ArchiveStageDeps) {
     const m = deps.ctx.metrics;
@@ -171,9 +173,12 @@ export class ArchiveStage {
       if (buf.records === 0) continue;
       const why = now - buf.lastRecordAt >= idle ? "idle" : now - buf.openedAt >= interval ? "interval" : null;
       if (why)
-        this.withLock(partition, () => this.roll(partition, why)).catch((err) => {
+        // Rolls queued by earlier ticks must not write again once one has failed for good.
+        this.withLock(partition, async () => (this.failed ? undefined : this.roll(partition, why))).catch((err) => {
           // Retryable failures were retried inside roll(); this one will not go away by itself. The records stay
           // uncommitted on the bus, so stopping loses nothing.
+          if (this.failed) return;
+          this.failed = true;
           if (this.timer) clearInterval(this.timer);
           this.deps.onFatal(err);
         });
