@@ -1,56 +1,32 @@
-/** Builds the configured Bus, ArchiveStore and SeriesStore. Adding a connector = its folder plus a case here. */
+/**
+ * One registry per kind of connector. Adding one = its folder (schema and component in `config.ts`, the
+ * implementation beside it) plus one line in the list of its kind here.
+ */
+import { defineRegistry } from "./component.ts";
 import type { Context } from "./context.ts";
-import type { DuckDbSeriesConfig } from "./duckdb/config.ts";
-import { createDuckDbSeriesStore } from "./duckdb/series-store.ts";
-import type { InfluxV1Config, InfluxV2Config } from "./influxdb/config.ts";
-import { createInfluxV1Store } from "./influxdb/v1.ts";
-import { createInfluxV2Store } from "./influxdb/v2.ts";
-import { createKafkaBus } from "./kafka/bus.ts";
-import type { KafkaBusConfig } from "./kafka/config.ts";
-import { createLocalArchive } from "./local/archive-dir.ts";
-import type { LocalArchiveConfig, LocalBusConfig } from "./local/config.ts";
-import { createLocalBus } from "./local/file-log.ts";
+import { duckdbSeries } from "./duckdb/config.ts";
+import { influxV1Series, influxV2Series } from "./influxdb/config.ts";
+import { kafkaBus } from "./kafka/config.ts";
+import { localArchive, localBus } from "./local/config.ts";
 import type { ArchiveStore, Bus, SeriesStore } from "./types.ts";
-import { createWebHdfsArchive } from "./webhdfs/archive-store.ts";
-import type { WebHdfsArchiveConfig } from "./webhdfs/config.ts";
+import { webhdfsArchive } from "./webhdfs/config.ts";
 
-export type BusConfig = LocalBusConfig | KafkaBusConfig;
-export type ArchiveConfig = LocalArchiveConfig | WebHdfsArchiveConfig;
-export type SeriesConfig = DuckDbSeriesConfig | InfluxV1Config | InfluxV2Config;
+export const buses = defineRegistry("bus", [localBus, kafkaBus]);
+export const archives = defineRegistry("archive", [localArchive, webhdfsArchive]);
+export const seriesStores = defineRegistry("series", [duckdbSeries, influxV1Series, influxV2Series]);
 
-export function createBus(config: BusConfig, ctx: Context): Bus {
-  return config.type === "kafka" ? createKafkaBus(config, ctx) : createLocalBus(config, ctx);
+export type BusConfig = Parameters<typeof buses.create>[0];
+export type ArchiveConfig = Parameters<typeof archives.create>[0];
+export type SeriesConfig = Parameters<typeof seriesStores.create>[0];
+
+export function createBus(config: BusConfig, ctx: Context): Promise<Bus> {
+  return buses.create(config, ctx);
 }
 
-export function createArchiveStore(config: ArchiveConfig, ctx: Context): ArchiveStore {
-  return config.type === "webhdfs" ? createWebHdfsArchive(config, ctx) : createLocalArchive(config, ctx);
+export function createArchiveStore(config: ArchiveConfig, ctx: Context): Promise<ArchiveStore> {
+  return archives.create(config, ctx);
 }
 
-export function createSeriesStore(config: SeriesConfig, ctx: Context): SeriesStore {
-  switch (config.type) {
-    case "duckdb":
-      return createDuckDbSeriesStore(config, ctx);
-    case "influxdb-v1":
-      return createInfluxV1Store(config, ctx);
-    case "influxdb-v2":
-      return createInfluxV2Store(config, ctx);
-  }
-}
-
-/** Where a connector points, for messages (never includes a secret). */
-export function describeTarget(config: BusConfig | ArchiveConfig | SeriesConfig): string {
-  switch (config.type) {
-    case "kafka":
-      return `kafka ${config.brokers.join(",")}`;
-    case "webhdfs":
-      return `webhdfs ${config.url}${config.root}`;
-    case "influxdb-v1":
-      return `influxdb-v1 ${config.url} db=${config.database}`;
-    case "influxdb-v2":
-      return `influxdb-v2 ${config.url} org=${config.org} bucket=${config.bucket}`;
-    case "duckdb":
-      return `duckdb ${config.file}`;
-    case "local":
-      return `local ${config.dir}`;
-  }
+export function createSeriesStore(config: SeriesConfig, ctx: Context): Promise<SeriesStore> {
+  return seriesStores.create(config, ctx);
 }

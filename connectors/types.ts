@@ -74,6 +74,8 @@ export interface Subscription {
  */
 export interface Bus {
   readonly kind: string;
+  /** What an offset counts, and so what lag is measured in: Kafka offsets count messages, the local log's bytes. */
+  readonly offsetUnit: "messages" | "bytes";
   /** Resolves once every record is durable (acknowledged by the broker / fsynced). */
   produce(topic: string, records: ProduceRecord[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;

@@ -21,7 +21,9 @@ export interface DaemonHandle {
   metrics: MetricsRegistry;
   /** Settles when the daemon has stopped: resolves after a clean drain, rejects when a stage failed. */
   done: Promise<void>;
-  /** Resolves once every replay source has finished (spool folders are watched until shutdown). */
+  /** How many configured sources end by themselves (replays). */
+  finiteSources: number;
+  /** Resolves once every finite source (a replay) has finished (spool folders are watched until shutdown). */
   replaysDone: Promise<void>;
 }
 
@@ -36,9 +38,11 @@ export async function startDaemon(
   options.signal.addEventListener("abort", () => stop.abort(), { once: true });
   const ctx = { logger, metrics, signal: stop.signal };
 
-  const bus = createBus(config.bus, ctx);
-  const archive = createArchiveStore(config.archive, ctx);
-  const series = createSeriesStore(config.series, ctx);
+  const [bus, archive, series] = await Promise.all([
+    createBus(config.bus, ctx),
+    createArchiveStore(config.archive, ctx),
+    createSeriesStore(config.series, ctx),
+  ]);
   const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
   const problems: string[] = [];
   let failure: unknown = null;
@@ -99,19 +103,18 @@ export async function startDaemon(
 
   const publisher = new Publisher(bus, topics, ctx);
   const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
-  const runs = config.sources.map((sc) =>
-    createSource(sc, runtime)
-      .run()
-      .catch((err) => {
-        problems.push(`source ${sc.name}: ${(err as Error).message}`);
-        logger.error("A source stopped on an error; its position is kept for the next start.", {
-          source: sc.name,
-          err,
-        });
-      }),
+  const started = config.sources.map((sc) => createSource(sc, runtime));
+  const runs = started.map((source) =>
+    source.run().catch((err) => {
+      problems.push(`source ${source.name}: ${(err as Error).message}`);
+      logger.error("A source stopped on an error; its position is kept for the next start.", {
+        source: source.name,
+        err,
+      });
+    }),
   );
   const sourcesDone = Promise.all(runs).then(() => undefined);
-  const replaysDone = Promise.all(runs.filter((_, i) => config.sources[i]!.type === "replay")).then(() => undefined);
+  const replaysDone = Promise.all(runs.filter((_, i) => started[i]!.finite)).then(() => undefined);
 
   const done = (async () => {
     await new Promise<void>((resolve) => {
@@ -127,5 +130,6 @@ export async function startDaemon(
     logger.info("Stopped cleanly.");
   })();
 
-  return { apiUrl: api?.url ?? null, metrics, done, replaysDone };
+  const finiteSources = started.filter((s) => s.finite).length;
+  return { apiUrl: api?.url ?? null, metrics, done, replaysDone, finiteSources };
 }

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import type { Component } from "../component.ts";
+import type { Context } from "../context.ts";
+import type { SeriesStore } from "../types.ts";
 
 export const duckdbSeriesSchema = z
   .object({
@@ -9,3 +12,16 @@ export const duckdbSeriesSchema = z
   .describe("A local DuckDB file as the series store (the embedded default)");
 
 export type DuckDbSeriesConfig = z.infer<typeof duckdbSeriesSchema>;
+
+/** The DuckDB-file series store component. */
+export const duckdbSeries: Component<typeof duckdbSeriesSchema, Context, Promise<SeriesStore>> = {
+  type: "duckdb",
+  schema: duckdbSeriesSchema,
+  create: async (config, ctx) => (await import("./series-store.ts")).createDuckDbSeriesStore(config, ctx),
+  addressField: "file",
+  describe: (config) => `duckdb ${config.file}`,
+  needs: (config) => ({ read: [config.file], write: [config.file, `${config.file}.wal`] }),
+  resolvePaths: (config, paths) => {
+    config.file = paths.abs(config.file);
+  },
+};

@@ -1,7 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { type Component, hostOf } from "../component.ts";
 import { duration, httpUrl, secret } from "../config-helpers.ts";
+import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import type { SeriesStore } from "../types.ts";
 
 const maxRetries = () =>
   z
@@ -66,3 +69,33 @@ export async function readSecret(
   if (!secret) throw new LogbenchError("CONFIG", `reading ${what} from ${file}: the file is empty`);
   return secret;
 }
+
+/** The InfluxDB 1.x series store component. */
+export const influxV1Series: Component<typeof influxV1Schema, Context, Promise<SeriesStore>> = {
+  type: "influxdb-v1",
+  schema: influxV1Schema,
+  create: async (config, ctx) => (await import("./v1.ts")).createInfluxV1Store(config, ctx),
+  addressField: "url",
+  describe: (config) => `influxdb-v1 ${config.url} db=${config.database}`,
+  needs: (config) => ({ net: [hostOf(config.url)], read: config.passwordFile ? [config.passwordFile] : [] }),
+  resolvePaths: (config, paths) => {
+    if (!config.passwordFile) return;
+    config.passwordFile = paths.abs(config.passwordFile);
+    config.password ??= paths.secret(config.passwordFile, "passwordFile");
+  },
+};
+
+/** The InfluxDB 2.x / Cloud series store component. */
+export const influxV2Series: Component<typeof influxV2Schema, Context, Promise<SeriesStore>> = {
+  type: "influxdb-v2",
+  schema: influxV2Schema,
+  create: async (config, ctx) => (await import("./v2.ts")).createInfluxV2Store(config, ctx),
+  addressField: "url",
+  describe: (config) => `influxdb-v2 ${config.url} org=${config.org} bucket=${config.bucket}`,
+  needs: (config) => ({ net: [hostOf(config.url)], read: config.tokenFile ? [config.tokenFile] : [] }),
+  resolvePaths: (config, paths) => {
+    if (!config.tokenFile) return;
+    config.tokenFile = paths.abs(config.tokenFile);
+    config.token ??= paths.secret(config.tokenFile, "tokenFile");
+  },
+};

@@ -128,6 +128,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
 
   return {
     kind: "kafka",
+    offsetUnit: "messages",
 
     async produce(topic, records) {
       open();

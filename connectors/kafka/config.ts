@@ -1,5 +1,8 @@
 import { z } from "zod";
+import type { Component } from "../component.ts";
 import { duration, secret } from "../config-helpers.ts";
+import type { Context } from "../context.ts";
+import type { Bus } from "../types.ts";
 
 export const kafkaBusSchema = z
   .object({
@@ -41,3 +44,18 @@ export const kafkaBusSchema = z
   .describe("Apache Kafka through kafkajs");
 
 export type KafkaBusConfig = z.infer<typeof kafkaBusSchema>;
+
+/** The Kafka bus component (the implementation is loaded only when one is created). */
+export const kafkaBus: Component<typeof kafkaBusSchema, Context, Promise<Bus>> = {
+  type: "kafka",
+  schema: kafkaBusSchema,
+  create: async (config, ctx) => (await import("./bus.ts")).createKafkaBus(config, ctx),
+  addressField: "brokers",
+  describe: (config) => `kafka ${config.brokers.join(",")}`,
+  needs: (config) => ({ net: [...config.brokers], read: config.sasl?.passwordFile ? [config.sasl.passwordFile] : [] }),
+  resolvePaths: (config, paths) => {
+    if (!config.sasl?.passwordFile) return;
+    config.sasl.passwordFile = paths.abs(config.sasl.passwordFile);
+    config.sasl.password ??= paths.secret(config.sasl.passwordFile, "sasl.passwordFile");
+  },
+};

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import type { Component } from "../component.ts";
+import type { Context } from "../context.ts";
+import type { ArchiveStore, Bus } from "../types.ts";
 
 export const localBusSchema = z
   .object({
@@ -20,3 +23,29 @@ export const localArchiveSchema = z
 
 export type LocalBusConfig = z.infer<typeof localBusSchema>;
 export type LocalArchiveConfig = z.infer<typeof localArchiveSchema>;
+
+/** The local file-log bus component. */
+export const localBus: Component<typeof localBusSchema, Context, Promise<Bus>> = {
+  type: "local",
+  schema: localBusSchema,
+  create: async (config, ctx) => (await import("./file-log.ts")).createLocalBus(config, ctx),
+  addressField: "dir",
+  describe: (config) => `local ${config.dir}`,
+  needs: (config) => ({ read: [config.dir], write: [config.dir] }),
+  resolvePaths: (config, paths) => {
+    config.dir = paths.abs(config.dir);
+  },
+};
+
+/** The local-folder archive component. */
+export const localArchive: Component<typeof localArchiveSchema, Context, Promise<ArchiveStore>> = {
+  type: "local",
+  schema: localArchiveSchema,
+  create: async (config, ctx) => (await import("./archive-dir.ts")).createLocalArchive(config, ctx),
+  addressField: "dir",
+  describe: (config) => `local ${config.dir}`,
+  needs: (config) => ({ read: [config.dir], write: [config.dir] }),
+  resolvePaths: (config, paths) => {
+    config.dir = paths.abs(config.dir);
+  },
+};

@@ -58,6 +58,7 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
 
   return {
     kind: "local",
+    offsetUnit: "bytes",
 
     async produce(topic, records) {
       open();

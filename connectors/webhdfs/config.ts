@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { type Component, hostOf } from "../component.ts";
 import { duration, httpUrl, secret } from "../config-helpers.ts";
+import type { Context } from "../context.ts";
+import type { ArchiveStore } from "../types.ts";
 
 export const webhdfsArchiveSchema = z
   .object({
@@ -19,3 +22,22 @@ export const webhdfsArchiveSchema = z
   .describe("HDFS through the WebHDFS REST API");
 
 export type WebHdfsArchiveConfig = z.infer<typeof webhdfsArchiveSchema>;
+
+/** The WebHDFS archive component. */
+export const webhdfsArchive: Component<typeof webhdfsArchiveSchema, Context, Promise<ArchiveStore>> = {
+  type: "webhdfs",
+  schema: webhdfsArchiveSchema,
+  create: async (config, ctx) => (await import("./archive-store.ts")).createWebHdfsArchive(config, ctx),
+  addressField: "url",
+  describe: (config) => `webhdfs ${config.url}${config.root}`,
+  // DataNodes are reached through the NameNode's redirects; their addresses are not in the config.
+  needs: (config) => ({
+    net: [hostOf(config.url)],
+    read: config.delegationTokenFile ? [config.delegationTokenFile] : [],
+  }),
+  resolvePaths: (config, paths) => {
+    if (!config.delegationTokenFile) return;
+    config.delegationTokenFile = paths.abs(config.delegationTokenFile);
+    config.delegationToken ??= paths.secret(config.delegationTokenFile, "delegationTokenFile");
+  },
+};

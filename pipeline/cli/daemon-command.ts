@@ -1,6 +1,6 @@
 /** `logbench daemon` (headless) and `logbench start` (embedded default + notebooks). */
 import { createLogger, type LogLevel } from "../../connectors/context.ts";
-import { describeTarget } from "../../connectors/registry.ts";
+import { archives, buses, seriesStores } from "../../connectors/registry.ts";
 import { sumMetric } from "../api/status.ts";
 import { defaultConfigPath, loadConfig } from "../config/load.ts";
 import { startDaemon } from "../daemon.ts";
@@ -69,9 +69,9 @@ async function run(
   const daemon = await startDaemon(config, { logger, signal: io.signal });
   const say = (text: string) => friendly && io.stdout.write(`${text}\n`);
   say(`logbench is running (config ${configPath})`);
-  say(`  bus      ${describeTarget(config.bus)}`);
-  say(`  archive  ${describeTarget(config.archive)}`);
-  say(`  series   ${describeTarget(config.series)}`);
+  say(`  bus      ${buses.describe(config.bus)}`);
+  say(`  archive  ${archives.describe(config.archive)}`);
+  say(`  series   ${seriesStores.describe(config.series)}`);
   if (daemon.apiUrl) say(`  api      ${daemon.apiUrl}  (/api/status, /api/windows, /metrics)`);
   let notebooks: Promise<void> | null = null;
   if (notebooksPort !== null) {
@@ -84,7 +84,7 @@ async function run(
   daemon.replaysDone.then(() => {
     const events = sumMetric(daemon.metrics, "logbench_ingest_events_total");
     const dead = sumMetric(daemon.metrics, "logbench_ingest_dead_letters_total");
-    if (config.sources.some((s) => s.type === "replay"))
+    if (daemon.finiteSources > 0)
       say(`Replays done: ${events} events and ${dead} dead letters put on the bus by this run.`);
   });
   try {

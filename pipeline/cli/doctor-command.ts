@@ -1,8 +1,15 @@
 /** `logbench doctor --config FILE`: one line per configured server saying what works and what does not. */
-import { stat } from "node:fs/promises";
 import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
-import { createArchiveStore, createBus, createSeriesStore, describeTarget } from "../../connectors/registry.ts";
+import {
+  archives,
+  buses,
+  createArchiveStore,
+  createBus,
+  createSeriesStore,
+  seriesStores,
+} from "../../connectors/registry.ts";
 import { defaultConfigPath, loadConfig } from "../config/load.ts";
+import { checkSource, sources } from "../ingest/registry.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, EXIT } from "./io.ts";
 
@@ -26,9 +33,9 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
   };
   const checks: Array<[string, () => Promise<string>]> = [
     [
-      `bus      ${describeTarget(config.bus)}`,
+      `bus      ${buses.describe(config.bus)}`,
       async () => {
-        const bus = createBus(config.bus, ctx);
+        const bus = await createBus(config.bus, ctx);
         try {
           const parts = await bus.partitions(config.topic);
           return `topic ${config.topic}: ${parts.length} partitions, ${parts.reduce((s, p) => s + p.high - p.low, 0)} messages`;
@@ -38,9 +45,9 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       },
     ],
     [
-      `archive  ${describeTarget(config.archive)}`,
+      `archive  ${archives.describe(config.archive)}`,
       async () => {
-        const store = createArchiveStore(config.archive, ctx);
+        const store = await createArchiveStore(config.archive, ctx);
         try {
           await store.mkdirs(config.topic);
           return `${config.topic}/ holds ${(await store.list(config.topic)).length} day folders`;
@@ -50,9 +57,9 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       },
     ],
     [
-      `series   ${describeTarget(config.series)}`,
+      `series   ${seriesStores.describe(config.series)}`,
       async () => {
-        const series = createSeriesStore(config.series, ctx);
+        const series = await createSeriesStore(config.series, ctx);
         try {
           return `measurements: ${(await series.measurements()).join(", ") || "(none yet)"}`;
         } finally {
@@ -61,12 +68,8 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       },
     ],
     ...config.sources.map((s): [string, () => Promise<string>] => [
-      `source   ${s.name} (${s.type})`,
-      async () => {
-        const paths = s.type === "spooldir" ? [s.dir] : s.files;
-        for (const p of paths) await stat(p);
-        return s.type === "spooldir" ? `folder ${s.dir} exists` : `${paths.length} file(s) readable`;
-      },
+      `source   ${s.name}: ${sources.describe(s)}`,
+      () => checkSource(s),
     ]),
   ];
   let failed = 0;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
-import { createBus, describeTarget } from "../../connectors/registry.ts";
+import { buses, createBus } from "../../connectors/registry.ts";
 import { sumMetric } from "../api/status.ts";
 import { defaultConfigPath, loadConfig } from "../config/load.ts";
 import { Publisher } from "../ingest/publisher.ts";
@@ -52,7 +52,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const metrics = new MetricsRegistry();
   const logger = createLogger({ level: "warn", write: (l) => io.stderr.write(l) });
   const ctx = { logger, metrics, signal: io.signal };
-  const bus = createBus(config.bus, ctx);
+  const bus = await createBus(config.bus, ctx);
   const stateDir = values.resume ? config.stateDir : await mkdtemp(join(tmpdir(), "logbench-replay-"));
   const started = Date.now();
   try {
@@ -76,7 +76,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const events = sumMetric(metrics, "logbench_ingest_events_total");
   const dead = sumMetric(metrics, "logbench_ingest_dead_letters_total");
   io.stderr.write(
-    `Replayed ${positionals.length} file(s) to ${describeTarget(config.bus)} topic ${config.topic}: ` +
+    `Replayed ${positionals.length} file(s) to ${buses.describe(config.bus)} topic ${config.topic}: ` +
       `${events} events, ${dead} dead letters in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
   return io.signal.aborted ? EXIT.failure : EXIT.ok;

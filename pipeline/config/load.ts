@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LogbenchError } from "../../connectors/errors.ts";
+import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { sources } from "../ingest/registry.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** The folder holding package.json (works from source under tsx, Deno and vitest). */
@@ -81,25 +83,11 @@ function resolvePaths(config: Config, base: string): Config {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const c = structuredClone(config);
   c.stateDir = abs(c.stateDir);
-  if (c.bus.type === "local") c.bus.dir = abs(c.bus.dir);
-  if (c.bus.type === "kafka" && c.bus.sasl?.passwordFile) {
-    c.bus.sasl.passwordFile = abs(c.bus.sasl.passwordFile);
-    c.bus.sasl.password ??= readSecret(c.bus.sasl.passwordFile, "bus.sasl.passwordFile");
-  }
-  if (c.archive.type === "local") c.archive.dir = abs(c.archive.dir);
-  if (c.archive.type === "webhdfs" && c.archive.delegationTokenFile) {
-    c.archive.delegationTokenFile = abs(c.archive.delegationTokenFile);
-    c.archive.delegationToken ??= readSecret(c.archive.delegationTokenFile, "archive.delegationTokenFile");
-  }
-  if (c.series.type === "duckdb") c.series.file = abs(c.series.file);
-  if (c.series.type === "influxdb-v1" && c.series.passwordFile) {
-    c.series.passwordFile = abs(c.series.passwordFile);
-    c.series.password ??= readSecret(c.series.passwordFile, "series.passwordFile");
-  }
-  if (c.series.type === "influxdb-v2" && c.series.tokenFile) {
-    c.series.tokenFile = abs(c.series.tokenFile);
-    c.series.token ??= readSecret(c.series.tokenFile, "series.tokenFile");
-  }
+  const paths = { abs, secret: readSecret };
+  buses.resolvePaths(c.bus, paths);
+  archives.resolvePaths(c.archive, paths);
+  seriesStores.resolvePaths(c.series, paths);
+  for (const source of c.sources) sources.resolvePaths(source, paths);
   if (c.api.tokenFile) {
     c.api.tokenFile = abs(c.api.tokenFile);
     c.api.token ??= readSecret(c.api.tokenFile, "api.tokenFile");
@@ -109,10 +97,6 @@ function resolvePaths(config: Config, base: string): Config {
       "CONFIG",
       `api.host: listening on ${c.api.host} (not loopback) requires api.token or api.tokenFile`,
     );
-  }
-  for (const source of c.sources) {
-    if (source.type === "spooldir") source.dir = abs(source.dir);
-    if (source.type === "replay") source.files = source.files.map(abs);
   }
   return c;
 }

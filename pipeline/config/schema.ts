@@ -1,55 +1,12 @@
 /**
- * The daemon's configuration: one zod schema, composed of each component's own schema.
+ * The daemon's configuration: one zod schema, assembled from the component registries (each bus, archive,
+ * series store and source brings its own schema) plus the stages' settings.
  * `loadConfig` (load.ts) turns YAML with ${ENV} substitution into a frozen, defaulted `Config`.
  */
 import { z } from "zod";
 import { duration, size } from "../../connectors/config-helpers.ts";
-import { duckdbSeriesSchema } from "../../connectors/duckdb/config.ts";
-import { influxV1Schema, influxV2Schema } from "../../connectors/influxdb/config.ts";
-import { kafkaBusSchema } from "../../connectors/kafka/config.ts";
-import { localArchiveSchema, localBusSchema } from "../../connectors/local/config.ts";
-import { webhdfsArchiveSchema } from "../../connectors/webhdfs/config.ts";
-
-const format = z
-  .string()
-  .min(1)
-  .default("combined")
-  .describe('Log format: "clf", "combined", "nginx", "json", or an Apache LogFormat string');
-
-export const spooldirSourceSchema = z
-  .object({
-    type: z.literal("spooldir"),
-    name: z.string().default("spool").describe("Source name, the `source` field of its events"),
-    dir: z.string().describe("Folder watched for complete log files"),
-    format,
-    include: z.string().default("*").describe('Glob of file names to take, e.g. "*.log"'),
-    completedSuffix: z
-      .string()
-      .default(".COMPLETED")
-      .describe("Suffix given to a file once all its lines are on the bus"),
-    pollInterval: duration("1s").default(1000).describe("How often the folder is scanned"),
-    batchLines: z.number().int().positive().default(5000).describe("Lines per bus batch"),
-  })
-  .strict()
-  .describe("Flume-style spooling directory");
-
-export const replaySourceSchema = z
-  .object({
-    type: z.literal("replay"),
-    name: z.string().default("replay").describe("Source name, the `source` field of its events"),
-    files: z.array(z.string()).min(1).describe("Log files replayed once, in order"),
-    format,
-    speed: z
-      .number()
-      .nonnegative()
-      .default(0)
-      .describe("0 = as fast as possible; N = N times the original pace from the lines' timestamps"),
-    batchLines: z.number().int().positive().default(5000).describe("Lines per bus batch"),
-  })
-  .strict()
-  .describe("Replays log files onto the bus once (remembering how far it got)");
-
-export const sourceSchema = z.discriminatedUnion("type", [spooldirSourceSchema, replaySourceSchema]);
+import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { sources } from "../ingest/registry.ts";
 
 export const rollSchema = z
   .object({
@@ -64,12 +21,10 @@ export const configSchema = z
   .object({
     topic: z.string().min(1).default("weblogs").describe("Bus topic of LogEvents"),
     stateDir: z.string().default(".logbench/state").describe("Folder for source positions and other local state"),
-    bus: z.discriminatedUnion("type", [localBusSchema, kafkaBusSchema]).prefault({ type: "local" }),
-    archive: z.discriminatedUnion("type", [localArchiveSchema, webhdfsArchiveSchema]).prefault({ type: "local" }),
-    series: z
-      .discriminatedUnion("type", [duckdbSeriesSchema, influxV1Schema, influxV2Schema])
-      .prefault({ type: "duckdb" }),
-    sources: z.array(sourceSchema).default([]).describe("Where log lines come from"),
+    bus: buses.schema.prefault({ type: "local" }).describe("The message bus between sources and stages"),
+    archive: archives.schema.prefault({ type: "local" }).describe("Where the archive stage writes Parquet files"),
+    series: seriesStores.schema.prefault({ type: "duckdb" }).describe("Where the aggregate stage writes windows"),
+    sources: z.array(sources.schema).default([]).describe("Where log lines come from"),
     parse: z
       .object({
         maxLineBytes: size("64KiB").default(65_536).describe("Longer lines become dead letters"),
@@ -121,5 +76,5 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
-export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceConfig = Config["sources"][number];
 export type RollPolicy = z.infer<typeof rollSchema>;

@@ -1,14 +1,18 @@
-/** Source types by config `type`. Adding a source = one file in sources/ plus one line here. */
-import type { SourceConfig } from "../config/schema.ts";
-import type { Source, SourceRuntime } from "./source.ts";
-import { createReplaySource } from "./sources/replay.ts";
-import { createSpoolDirSource } from "./sources/spooldir.ts";
+/** Source types by config `type`. Adding a source = one file in sources/ plus one line in the list below. */
+import { defineRegistry } from "../../connectors/component.ts";
+import type { Source, SourceComponent, SourceRuntime } from "./source.ts";
+import { replaySource } from "./sources/replay.ts";
+import { spooldirSource } from "./sources/spooldir.ts";
+
+export const sources = defineRegistry("source", [spooldirSource, replaySource]);
+
+export type SourceConfig = Parameters<typeof sources.create>[0];
 
 export function createSource(config: SourceConfig, rt: SourceRuntime): Source {
-  switch (config.type) {
-    case "spooldir":
-      return createSpoolDirSource(config, rt);
-    case "replay":
-      return createReplaySource(config, rt);
-  }
+  return sources.create(config, rt);
+}
+
+/** The source's own `doctor` check. */
+export function checkSource(config: SourceConfig): Promise<string> {
+  return (sources.component(config) as SourceComponent<never>).check(config as never);
 }

@@ -1,4 +1,9 @@
-/** What every source gets and gives. Adding a source = one file in sources/ plus one line in registry.ts. */
+/**
+ * What every source gets and gives. A source is one component (schema, factory, description, doctor check)
+ * in one file under sources/, plus one line in registry.ts.
+ */
+import { z } from "zod";
+import type { Component, TypedSchema } from "../../connectors/component.ts";
 import type { Context } from "../../connectors/context.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -11,9 +16,29 @@ export interface SourceRuntime {
 
 export interface Source {
   readonly name: string;
-  /** Runs until the source is exhausted (replay) or ctx.signal aborts (spooldir); rejects on failure. */
+  /** True when `run()` ends by itself once its input is exhausted (a replay); false when it runs until stopped. */
+  readonly finite: boolean;
+  /** Runs until the source is exhausted (finite) or ctx.signal aborts; rejects on failure. */
   run(): Promise<void>;
 }
+
+export interface SourceComponent<S extends TypedSchema> extends Component<S, SourceRuntime, Source> {
+  /** `logbench doctor`: what can be checked without starting it (a folder exists, files are readable…). */
+  check(config: z.infer<S>): Promise<string>;
+}
+
+/** Fields most sources share, so their names, defaults and descriptions stay the same everywhere. */
+export const sourceFields = {
+  name: (fallback: string) =>
+    z.string().min(1).default(fallback).describe("Source name, the `source` field of its events"),
+  format: () =>
+    z
+      .string()
+      .min(1)
+      .default("combined")
+      .describe('Log format: "clf", "combined", "nginx", "json", or an Apache LogFormat string'),
+  batchLines: () => z.number().int().positive().default(5000).describe("Lines per bus batch"),
+};
 
 /** Sleep that ends early (resolving) when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

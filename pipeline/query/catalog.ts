@@ -83,7 +83,7 @@ export async function runSql(config: Config, ctx: Context, sql: string): Promise
 }
 
 async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
-  const store = createArchiveStore(config.archive, ctx);
+  const store = await createArchiveStore(config.archive, ctx);
   try {
     let root = localRootOf(store);
     if (!root) {
@@ -130,7 +130,7 @@ async function hasParquet(dir: string): Promise<boolean> {
 }
 
 async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
-  const bus = createBus(config.bus, ctx);
+  const bus = await createBus(config.bus, ctx);
   try {
     const messages = await bus.readWindow(config.deadLetters.topic, {
       from: 0,
@@ -149,7 +149,7 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
 }
 
 async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
-  const series = createSeriesStore(config.series, ctx);
+  const series = await createSeriesStore(config.series, ctx);
   try {
     for (const measurement of Object.values(MEASUREMENTS)) {
       const points = await series.query({ measurement });

@@ -258,7 +258,7 @@ describe.sequential("notebooks", () => {
     try {
       // The series of the run, written to the InfluxDB 2.x double, so the pages have something to show.
       const ctx = silentContext();
-      const local = createSeriesStore((await loadConfig(config)).series, ctx);
+      const local = await createSeriesStore((await loadConfig(config)).series, ctx);
       const raw = parse(readFileSync(config, "utf8")) as Record<string, unknown>;
       const series = {
         type: "influxdb-v2",
@@ -269,7 +269,7 @@ describe.sequential("notebooks", () => {
       };
       const influxConfig = join(dir, "influx.yaml");
       writeFileSync(influxConfig, stringify({ ...raw, series }));
-      const remote = createSeriesStore((await loadConfig(influxConfig, { INFLUX_TOKEN: secret })).series, ctx);
+      const remote = await createSeriesStore((await loadConfig(influxConfig, { INFLUX_TOKEN: secret })).series, ctx);
       for (const m of Object.values(MEASUREMENTS)) await remote.write(await local.query({ measurement: m }));
       await Promise.all([local.close(), remote.close()]);
 

@@ -3,15 +3,48 @@
  * timestamps (the seed projects replayed NASA logs with a delay per line). The position is remembered, so a
  * restart continues where it stopped and a finished replay is not repeated.
  */
-
-import type { z } from "zod";
-import type { replaySourceSchema } from "../../config/schema.ts";
+import { access, constants } from "node:fs/promises";
+import { z } from "zod";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceRuntime, sleep } from "../source.ts";
+import { type Source, type SourceComponent, type SourceRuntime, sleep, sourceFields } from "../source.ts";
 
-export function createReplaySource(config: z.infer<typeof replaySourceSchema>, rt: SourceRuntime): Source {
+export const replaySourceSchema = z
+  .object({
+    type: z.literal("replay"),
+    name: sourceFields.name("replay"),
+    files: z.array(z.string()).min(1).describe("Log files replayed once, in order"),
+    format: sourceFields.format(),
+    speed: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("0 = as fast as possible; N = N times the original pace from the lines' timestamps"),
+    batchLines: sourceFields.batchLines(),
+  })
+  .strict()
+  .describe("Replays log files onto the bus once (remembering how far it got)");
+
+export type ReplaySourceConfig = z.infer<typeof replaySourceSchema>;
+
+export const replaySource: SourceComponent<typeof replaySourceSchema> = {
+  type: "replay",
+  schema: replaySourceSchema,
+  create: (config, rt) => createReplaySource(config, rt),
+  addressField: "files",
+  describe: (config) => `replay of ${config.files.length} file(s)`,
+  needs: (config) => ({ read: [...config.files] }),
+  resolvePaths: (config, paths) => {
+    config.files = config.files.map(paths.abs);
+  },
+  async check(config) {
+    for (const file of config.files) await access(file, constants.R_OK);
+    return `${config.files.length} file(s) readable`;
+  },
+};
+
+export function createReplaySource(config: ReplaySourceConfig, rt: SourceRuntime): Source {
   const parser = createParser(config.format, { keepRaw: rt.parse.keepRaw });
   const positions = new PositionStore(rt.stateDir, config.name);
   const log = rt.ctx.logger.child({ source: config.name });
@@ -26,6 +59,7 @@ export function createReplaySource(config: z.infer<typeof replaySourceSchema>, r
   };
   return {
     name: config.name,
+    finite: true,
     async run() {
       for (const file of config.files) {
         const started = Date.now();

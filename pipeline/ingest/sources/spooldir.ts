@@ -5,15 +5,51 @@
  */
 import { mkdir, readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
+import { duration } from "../../../connectors/config-helpers.ts";
 import { LogbenchError } from "../../../connectors/errors.ts";
-import type { spooldirSourceSchema } from "../../config/schema.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceRuntime, sleep } from "../source.ts";
+import { type Source, type SourceComponent, type SourceRuntime, sleep, sourceFields } from "../source.ts";
 
-export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema>, rt: SourceRuntime): Source {
+export const spooldirSourceSchema = z
+  .object({
+    type: z.literal("spooldir"),
+    name: sourceFields.name("spool"),
+    dir: z.string().describe("Folder watched for complete log files"),
+    format: sourceFields.format(),
+    include: z.string().default("*").describe('Glob of file names to take, e.g. "*.log"'),
+    completedSuffix: z
+      .string()
+      .default(".COMPLETED")
+      .describe("Suffix given to a file once all its lines are on the bus"),
+    pollInterval: duration("1s").default(1000).describe("How often the folder is scanned"),
+    batchLines: sourceFields.batchLines(),
+  })
+  .strict()
+  .describe("Flume-style spooling directory");
+
+export type SpoolDirSourceConfig = z.infer<typeof spooldirSourceSchema>;
+
+export const spooldirSource: SourceComponent<typeof spooldirSourceSchema> = {
+  type: "spooldir",
+  schema: spooldirSourceSchema,
+  create: (config, rt) => createSpoolDirSource(config, rt),
+  addressField: "dir",
+  describe: (config) => `spool folder ${config.dir} (${config.include})`,
+  needs: (config) => ({ read: [config.dir], write: [config.dir] }),
+  resolvePaths: (config, paths) => {
+    config.dir = paths.abs(config.dir);
+  },
+  async check(config) {
+    if (!(await stat(config.dir)).isDirectory()) throw new Error(`${config.dir} is not a folder`);
+    const waiting = (await readdir(config.dir)).filter((n) => !n.endsWith(config.completedSuffix));
+    return `folder ${config.dir} exists, ${waiting.length} file(s) waiting`;
+  },
+};
+
+export function createSpoolDirSource(config: SpoolDirSourceConfig, rt: SourceRuntime): Source {
   const parser = createParser(config.format, { keepRaw: rt.parse.keepRaw });
   const positions = new PositionStore(rt.stateDir, config.name);
   const include = globToRegExp(config.include);
@@ -30,6 +66,7 @@ export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema
 
   return {
     name: config.name,
+    finite: false,
     async run() {
       await mkdir(config.dir, { recursive: true });
       while (!signal.aborted) {
