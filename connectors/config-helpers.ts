@@ -12,30 +12,28 @@ const SIZE_UNITS: Record<string, number> = {
 };
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+// Spelled without the `i` flag: JSON Schema patterns have no flags, and editors check with the same pattern.
+const SIZE = /^\s*(\d+(?:\.\d+)?)\s*((?:[kKmMgG][iI]?)?[bB])?\s*$/;
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*([mM][sS]|[sSmMhHdD])\s*$/;
+
+/** A string matching `pattern` (so the JSON Schema carries it for editors), with a message showing an example. */
+const spelled = (pattern: RegExp, kind: string, example: string) =>
+  z.string().regex(pattern, { error: (issue) => `expected ${kind} like "${example}", got "${issue.input}"` });
+
 /** "128MB", "64KiB", "1048576" → bytes. */
 export const size = (example = "128MB") =>
-  z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  z.union([z.number().int().positive(), spelled(SIZE, "a size", example)]).transform((value) => {
     if (typeof value === "number") return value;
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
-    const unit = SIZE_UNITS[(m?.[2] || "b").toLowerCase()];
-    if (!m || unit === undefined) {
-      ctx.addIssue({ code: "custom", message: `expected a size like "${example}", got "${value}"` });
-      return z.NEVER;
-    }
-    return Math.round(Number(m[1]) * unit);
+    const m = SIZE.exec(value)!;
+    return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] || "b").toLowerCase()]!);
   });
 
 /** "60s", "5m", "250ms", 1000 → milliseconds. */
 export const duration = (example = "60s") =>
-  z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  z.union([z.number().int().nonnegative(), spelled(DURATION, "a duration", example)]).transform((value) => {
     if (typeof value === "number") return value;
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/i.exec(value);
-    const unit = DURATION_UNITS[(m?.[2] ?? "").toLowerCase()];
-    if (!m || unit === undefined) {
-      ctx.addIssue({ code: "custom", message: `expected a duration like "${example}", got "${value}"` });
-      return z.NEVER;
-    }
-    return Math.round(Number(m[1]) * unit);
+    const m = DURATION.exec(value)!;
+    return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]!);
   });
 
 /** An http(s) URL without credentials in it (credentials belong in token/tokenFile fields). */

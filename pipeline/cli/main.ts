@@ -3,20 +3,43 @@
  * 0 ok, 1 runtime failure, 2 bad usage or bad config.
  */
 import { isLogbenchError } from "../../connectors/errors.ts";
-import { daemonCommand, startCommand } from "./daemon-command.ts";
-import { doctorCommand } from "./doctor-command.ts";
 import { type CliIo, type Command, EXIT } from "./io.ts";
-import { parseCommand } from "./parse-command.ts";
-import { queryCommand } from "./query-command.ts";
-import { replayCommand } from "./replay-command.ts";
+
+// Commands are loaded when run, so `logbench --help` does not load kafkajs, DuckDB and the parsers.
+const lazy =
+  <K extends string>(load: () => Promise<Record<K, Command>>, name: K): Command =>
+  async (args, io) =>
+    (await load())[name](args, io);
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  start: { run: startCommand, summary: "Embedded default: daemon on config/local.yaml + notebooks on localhost" },
-  daemon: { run: daemonCommand, summary: "Run the pipeline daemon headless (--config FILE)" },
-  replay: { run: replayCommand, summary: "Publish a log file to the bus (--format, --speed)" },
-  query: { run: queryCommand, summary: 'DuckDB SQL over events, dead_letters and the series ("select …")' },
-  parse: { run: parseCommand, summary: "Parse log lines to LogEvent JSON, dead letters aside" },
-  doctor: { run: doctorCommand, summary: "Check that every configured server answers" },
+  start: {
+    run: lazy(() => import("./daemon-command.ts"), "startCommand"),
+    summary: "Embedded default: daemon on config/local.yaml + notebooks on localhost",
+  },
+  daemon: {
+    run: lazy(() => import("./daemon-command.ts"), "daemonCommand"),
+    summary: "Run the pipeline daemon headless (--config FILE)",
+  },
+  replay: {
+    run: lazy(() => import("./replay-command.ts"), "replayCommand"),
+    summary: "Publish a log file to the bus (--format, --speed)",
+  },
+  query: {
+    run: lazy(() => import("./query-command.ts"), "queryCommand"),
+    summary: 'DuckDB SQL over events, dead_letters and the series ("select …")',
+  },
+  parse: {
+    run: lazy(() => import("./parse-command.ts"), "parseCommand"),
+    summary: "Parse log lines to LogEvent JSON, dead letters aside",
+  },
+  doctor: {
+    run: lazy(() => import("./doctor-command.ts"), "doctorCommand"),
+    summary: "Check that every configured server answers",
+  },
+  config: {
+    run: lazy(() => import("./config-command.ts"), "configCommand"),
+    summary: "Print the config's JSON Schema (schema) or check a config file (check)",
+  },
 };
 
 export const USAGE = `logbench — web-server log analytics: ingest → bus → archive + windowed series, with notebooks
@@ -29,7 +52,7 @@ ${Object.entries(COMMANDS)
   .join("\n")}
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
-Docs: README.md, docs/architecture.md; config fields: pipeline/config/schema.ts, config/*.yaml`;
+Docs: README.md, docs/architecture.md, docs/api.md; config fields: logbench config schema, config/*.yaml`;
 
 export async function main(argv: string[], io?: Partial<CliIo>): Promise<number> {
   const controller = new AbortController();
