@@ -5,7 +5,7 @@
  * the daemon is down) the generators say so, and the page shows its build-time snapshot instead.
  */
 import { Generators } from "npm:@observablehq/stdlib";
-import type { WindowSummary } from "../../pipeline/model/window.ts";
+import type { WindowSummary } from "logbench";
 
 export type { WindowSummary };
 

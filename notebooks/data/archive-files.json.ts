@@ -2,9 +2,8 @@
  * archive-files.json — every published Parquet file of the archive (HDFS or local) with its hour bucket, bus
  * partition, offset range and size, listed through the ArchiveStore.
  */
-import { listArchive } from "./_lib/archive.ts";
+import { listArchive, openArchive, using } from "logbench";
 import { runLoader, toJson } from "./_lib/loader.ts";
-import { openArchive, using } from "./_lib/sources.ts";
 
 await runLoader("data/archive-files.json", async ({ config, ctx, now }) => {
   const opened = await openArchive(config, ctx);

@@ -3,10 +3,18 @@
  * LOGBENCH_ARCHIVE_FROM to LOGBENCH_ARCHIVE_TO, YYYY-MM-DD, inclusive) read from the Parquet files with DuckDB
  * and handed to the browser as Arrow IPC, which DuckDB-wasm reads without any extension.
  */
-import { eventsToArrow } from "../../pipeline/api/arrow.ts";
-import { dayStart, listArchive, localPaths, toLogEvents, utcDay, withEvents } from "./_lib/archive.ts";
+import {
+  dayStart,
+  eventsToArrow,
+  listArchive,
+  localPaths,
+  openArchive,
+  toLogEvents,
+  using,
+  utcDay,
+  withEvents,
+} from "logbench";
 import { runLoader } from "./_lib/loader.ts";
-import { openArchive, using } from "./_lib/sources.ts";
 
 const DAY = 86_400_000;
 

@@ -3,11 +3,12 @@
  * (for the live parts), and which bus, archive and series store the data came from. No secret ever goes in:
  * only URLs, folders and names the config's schema keeps free of credentials.
  */
+import { describeConnectors } from "logbench";
 import { runLoader, toJson } from "./_lib/loader.ts";
-import { describe } from "./_lib/sources.ts";
 
 await runLoader("data/build.json", async ({ config, configLabel, env, now }) => {
   const api = config.api;
+  const connectors = describeConnectors(config);
   // A daemon listening on every address is still reached on loopback from this machine's browser.
   const host =
     api.host === "0.0.0.0" || api.host === "::" ? "127.0.0.1" : api.host.includes(":") ? `[${api.host}]` : api.host;
@@ -19,8 +20,8 @@ await runLoader("data/build.json", async ({ config, configLabel, env, now }) => 
     topic: config.topic,
     windowMs: config.aggregator.window,
     streamMinutes: Number(env.LOGBENCH_STREAM_MINUTES ?? 15),
-    bus: describe(config.bus, "bus").label,
-    archive: describe(config.archive, "archive").label,
-    series: describe(config.series, "series").label,
+    bus: connectors.bus.label,
+    archive: connectors.archive.label,
+    series: connectors.series.label,
   });
 });

@@ -4,9 +4,8 @@
  * Each panel carries the SQL that produced it, written against the `events` view, so a reader can rerun it
  * with `logbench query` and get the same rows.
  */
-import { dayStart, listArchive, localPaths, withEvents } from "./_lib/archive.ts";
+import { dayStart, listArchive, localPaths, openArchive, using, withEvents } from "logbench";
 import { runLoader, toJson } from "./_lib/loader.ts";
-import { openArchive, using } from "./_lib/sources.ts";
 
 const DAY = 86_400_000;
 

@@ -6,10 +6,8 @@
  * The series page aggregates it with DuckDB-wasm.
  */
 import { Float64, Table, TimestampMillisecond, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
-import type { SeriesPoint } from "../../connectors/types.ts";
-import { MEASUREMENTS } from "../../pipeline/model/window.ts";
+import { MEASUREMENTS, openSeries, type SeriesPoint, using } from "logbench";
 import { runLoader } from "./_lib/loader.ts";
-import { openSeries, using } from "./_lib/sources.ts";
 
 const DAY = 86_400_000;
 const KEY_TAGS = ["method", "status", "rank"];

@@ -5,12 +5,18 @@
  * and the measurements in the series store. Counts come from reading messages, never from offset arithmetic,
  * because the local log's offsets are byte positions.
  */
-import { isLogbenchError } from "../../connectors/errors.ts";
-import type { Bus } from "../../connectors/types.ts";
-import { consumerLag, newestArchivePartition } from "../../pipeline/api/status.ts";
-import { listArchive } from "./_lib/archive.ts";
+import {
+  type Bus,
+  consumerLag,
+  isLogbenchError,
+  listArchive,
+  newestArchivePartition,
+  openArchive,
+  openBus,
+  openSeries,
+  using,
+} from "logbench";
 import { runLoader, toJson } from "./_lib/loader.ts";
-import { openArchive, openBus, openSeries, using } from "./_lib/sources.ts";
 
 /** Messages that reached a topic in [from, to); 0 for a topic not created yet. */
 async function count(bus: Bus, topic: string, from: number, to: number): Promise<number> {
@@ -37,7 +43,7 @@ await runLoader("data/status.json", async ({ config, ctx, env, now }) => {
       if (isLogbenchError(err, "NOT_FOUND")) return Object.fromEntries(groups.map((g) => [g, 0]));
       throw err;
     }),
-    lagUnit: config.bus.type === "kafka" ? "messages" : "bytes",
+    lagUnit: b.offsetUnit,
   }));
   const archive = await using(await openArchive(config, ctx), async (a) => {
     const files = await listArchive(a, config.topic);

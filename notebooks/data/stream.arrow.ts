@@ -4,17 +4,13 @@
  * with the columns of the daemon's /api/stream.arrow (the same encoder). The live page queries it with
  * DuckDB-wasm when the daemon cannot be reached.
  */
-import { eventsToArrow } from "../../pipeline/api/arrow.ts";
-import type { LogEvent } from "../../pipeline/model/log-event.ts";
+import { eventsToArrow, openBus, readStream, using } from "logbench";
 import { runLoader } from "./_lib/loader.ts";
-import { openBus, using } from "./_lib/sources.ts";
 
 await runLoader("data/stream.arrow", async ({ config, ctx, env, now }) => {
   const minutes = Number(env.LOGBENCH_STREAM_MINUTES ?? 15);
-  const messages = await using(await openBus(config, ctx), (bus) =>
-    bus.readWindow(config.topic, { from: now - minutes * 60_000, to: now + 1 }),
+  const { events } = await using(await openBus(config, ctx), (bus) =>
+    readStream(bus, config.topic, { from: now - minutes * 60_000, to: now + 1 }),
   );
-  const decoder = new TextDecoder();
-  const events = messages.map((m) => JSON.parse(decoder.decode(m.value)) as LogEvent);
   return eventsToArrow(events);
 });

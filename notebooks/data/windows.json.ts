@@ -3,11 +3,8 @@
  * the series store. The live page falls back to this snapshot when the daemon's API cannot be reached, which
  * is always the case for a published static build.
  */
-import type { SeriesStore } from "../../connectors/types.ts";
-import { MEASUREMENTS } from "../../pipeline/model/window.ts";
+import { MEASUREMENTS, openSeries, type SeriesStore, using, windowLabel, windowsFromPoints } from "logbench";
 import { runLoader, toJson } from "./_lib/loader.ts";
-import { openSeries, using } from "./_lib/sources.ts";
-import { windowLabel, windowsFromPoints } from "./_lib/windows.ts";
 
 const DAY = 86_400_000;
 

@@ -8,7 +8,7 @@
  * `/npm/DEP@V/+esm` and are rewritten to relative paths. We write the same layout ourselves: each package is
  * bundled by esbuild into one ES module whose imports of the other cached packages are already relative.
  *
- * Usage: tsx scripts/notebooks-cache.ts [--clear-data]
+ * Run by `logbench start` (serve.ts), `npm run build` / `npm run notebooks` (scripts/notebooks-cache.ts) and tests.
  *   --clear-data  also drops cached data-loader outputs, so the next build re-reads every source.
  */
 import { existsSync } from "node:fs";
@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import { dirname, join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
-import frameworkConfig from "../observablehq.config.ts";
+import frameworkConfig from "../../observablehq.config.ts";
 
 /** A package served under `_npm/`: an ES module bundle and, optionally, files copied as they are. */
 interface CachedPackage {
@@ -250,28 +250,4 @@ async function clearLoaderOutputs(cache: string, log: (line: string) => void): P
     await rm(join(cache, entry), { recursive: true, force: true });
     log(`cleared cached loader output ${join(cache, entry)}`);
   }
-}
-
-async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => a !== "--clear-data");
-  if (unknown.length > 0) {
-    process.stderr.write(`notebooks-cache: unknown argument ${unknown[0]}; usage: notebooks-cache [--clear-data]\n`);
-    return 2;
-  }
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-  try {
-    await fillNotebooksCache({
-      repoRoot,
-      clearData: argv.includes("--clear-data"),
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
-    return 0;
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
 }

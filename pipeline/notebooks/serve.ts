@@ -43,7 +43,7 @@ export async function serveNotebooks(opts: ServeNotebooksOptions): Promise<Serve
   const configPath = resolve(opts.configPath ?? defaultConfigPath);
   if (opts.signal.aborted) throw new LogbenchError("INTERNAL", "serving notebooks: aborted before start");
 
-  const { fillNotebooksCache } = await import("../../scripts/notebooks-cache.ts");
+  const { fillNotebooksCache } = await import("./cache.ts");
   try {
     // Loader outputs cached by an earlier build may come from another config: drop them, the preview server
     // reruns each loader when a page first asks for its file.

@@ -1,17 +1,18 @@
 /**
  * Reading the archive (DESIGN §5: `<topic>/dt=YYYY-MM-DD/hour=HH/part-<partition>-<first>-<last>.parquet`)
- * for the notebooks: list it through the ArchiveStore, make the chosen files readable by DuckDB on this
- * machine, and query them with DuckDB (`@duckdb/node-api` reads Parquet; the browser's DuckDB-wasm cannot
+ * for the notebooks and users' own loaders: list it through the ArchiveStore, make the chosen files readable by
+ * DuckDB on this machine, and query them with DuckDB (`@duckdb/node-api` reads Parquet; the browser's DuckDB-wasm cannot
  * load its Parquet extension offline, so the loaders hand it Arrow).
  */
 import { join, resolve } from "node:path";
-import { localRootOf, syncArchive } from "../../../connectors/archive-sync.ts";
-import { queryRows, withDuckDb } from "../../../connectors/duckdb/connection.ts";
-import { isLogbenchError } from "../../../connectors/errors.ts";
-import type { ArchiveStore } from "../../../connectors/types.ts";
-import type { Config } from "../../../pipeline/config/schema.ts";
-import type { LogEvent } from "../../../pipeline/model/log-event.ts";
-import { createEventsView } from "../../../pipeline/query/catalog.ts";
+import { localRootOf, syncArchive } from "../../connectors/archive-sync.ts";
+import { queryRows, withDuckDb } from "../../connectors/duckdb/connection.ts";
+import { isLogbenchError } from "../../connectors/errors.ts";
+import type { ArchiveStore } from "../../connectors/types.ts";
+import { parsePartName } from "../archive/layout.ts";
+import type { Config } from "../config/schema.ts";
+import type { LogEvent } from "../model/log-event.ts";
+import { createEventsView } from "../query/catalog.ts";
 
 export interface ArchiveFile {
   /** Relative to the archive root. */
@@ -25,8 +26,6 @@ export interface ArchiveFile {
   modified: number;
 }
 
-const PART = /^part-(\d+)-(\d+)-(\d+)\.parquet$/;
-
 /** Every published Parquet file of the topic, oldest hour first. Temporary files are never listed. */
 export async function listArchive(store: ArchiveStore, topic: string): Promise<ArchiveFile[]> {
   const files: ArchiveFile[] = [];
@@ -34,15 +33,15 @@ export async function listArchive(store: ArchiveStore, topic: string): Promise<A
   for (const day of days.filter((d) => d.type === "DIRECTORY" && d.name.startsWith("dt=")).sort(byName)) {
     for (const hour of (await listOrEmpty(store, day.path)).filter((h) => h.name.startsWith("hour=")).sort(byName)) {
       for (const file of await listOrEmpty(store, hour.path)) {
-        const m = PART.exec(file.name);
-        if (file.type !== "FILE" || !m) continue;
+        const part = file.name.endsWith(".parquet") ? parsePartName(file.name) : null;
+        if (file.type !== "FILE" || !part) continue;
         files.push({
           path: file.path,
           dt: day.name.slice(3),
           hour: hour.name.slice(5),
-          partition: Number(m[1]),
-          firstOffset: Number(m[2]),
-          lastOffset: Number(m[3]),
+          partition: part.partition,
+          firstOffset: part.first,
+          lastOffset: part.last,
           bytes: file.length,
           modified: file.modificationTime,
         });

@@ -1,13 +1,20 @@
 /**
- * Opens the daemon's bus, archive and series store from its config through connectors/registry.ts, the same
- * factories the daemon uses, and names each one the way a loader's error line needs: what it is (never with a
- * secret: connectors/registry's describeTarget) and which config field points at it.
+ * Opens the daemon's bus, archive and series store from its config through the connector registries (the same
+ * factories the daemon uses), and names each one the way an error line needs: what it is (never with a secret)
+ * and which config field points at it.
  */
-import type { Context } from "../../../connectors/context.ts";
-import { createArchiveStore, createBus, createSeriesStore, describeTarget } from "../../../connectors/registry.ts";
-import type { ArchiveStore, Bus, SeriesStore } from "../../../connectors/types.ts";
-import type { Config } from "../../../pipeline/config/schema.ts";
-import { reading } from "./loader.ts";
+import type { Context } from "../../connectors/context.ts";
+import {
+  archives,
+  buses,
+  createArchiveStore,
+  createBus,
+  createSeriesStore,
+  seriesStores,
+} from "../../connectors/registry.ts";
+import type { ArchiveStore, Bus, SeriesStore } from "../../connectors/types.ts";
+import type { Config } from "../config/schema.ts";
+import { reading } from "./source-error.ts";
 
 /** A connector instance with the words that name it in messages and stamps. */
 export interface Opened<T> {
@@ -20,37 +27,35 @@ export interface Opened<T> {
   label: string;
 }
 
-/** The config field a reader fixes when a source cannot be reached. */
-const FIELDS: Record<string, string> = {
-  kafka: "bus.brokers",
-  webhdfs: "archive.url",
-  "influxdb-v1": "series.url",
-  "influxdb-v2": "series.url",
-  duckdb: "series.file",
-};
-
-export function describe(
-  config: Config["bus"] | Config["archive"] | Config["series"],
-  role: "bus" | "archive" | "series",
-) {
-  return { label: describeTarget(config), field: FIELDS[config.type] ?? `${role}.dir` };
+/** What a bus, archive or series config points at (`label`, never a secret) and its address field. */
+export function describeConnectors(
+  config: Config,
+): Record<"bus" | "archive" | "series", { label: string; field: string }> {
+  return {
+    bus: { label: buses.describe(config.bus), field: buses.field(config.bus) },
+    archive: { label: archives.describe(config.archive), field: archives.field(config.archive) },
+    series: { label: seriesStores.describe(config.series), field: seriesStores.field(config.series) },
+  };
 }
 
-async function open<T>(what: string, d: { label: string; field: string }, make: () => T): Promise<Opened<T>> {
+async function open<T>(what: string, d: { label: string; field: string }, make: () => Promise<T>): Promise<Opened<T>> {
   const source = `${what} (${d.label})`;
-  return { source, label: d.label, field: d.field, value: await reading(source, d.field, async () => make()) };
+  return { source, label: d.label, field: d.field, value: await reading(source, d.field, make) };
 }
 
+/** The configured bus; failures to reach it are SourceErrors. */
 export function openBus(config: Config, ctx: Context): Promise<Opened<Bus>> {
-  return open("the bus", describe(config.bus, "bus"), () => createBus(config.bus, ctx));
+  return open("the bus", describeConnectors(config).bus, () => createBus(config.bus, ctx));
 }
 
+/** The configured archive store. */
 export function openArchive(config: Config, ctx: Context): Promise<Opened<ArchiveStore>> {
-  return open("the archive", describe(config.archive, "archive"), () => createArchiveStore(config.archive, ctx));
+  return open("the archive", describeConnectors(config).archive, () => createArchiveStore(config.archive, ctx));
 }
 
+/** The configured series store. */
 export function openSeries(config: Config, ctx: Context): Promise<Opened<SeriesStore>> {
-  return open("the series store", describe(config.series, "series"), () => createSeriesStore(config.series, ctx));
+  return open("the series store", describeConnectors(config).series, () => createSeriesStore(config.series, ctx));
 }
 
 /** Run `fn` with an opened connector, turning failures into one-line SourceErrors and always closing it. */

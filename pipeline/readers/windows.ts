@@ -5,11 +5,9 @@
  * key is the host), so unique hosts add up exactly within one source. Top paths and hosts are merged from each
  * partition's top-k, which is exact unless a value sits just below the cut in several partitions.
  */
-import type { SeriesPoint } from "../../../connectors/types.ts";
-import { windowLabel } from "../../../pipeline/aggregate/window-state.ts";
-import { emptyWindowSummary, type RankedValue, type WindowSummary } from "../../../pipeline/model/window.ts";
-
-export { windowLabel };
+import type { SeriesPoint } from "../../connectors/types.ts";
+import { windowLabel } from "../aggregate/window-state.ts";
+import { emptyWindowSummary, type RankedValue, type WindowSummary } from "../model/window.ts";
 
 export interface WindowPoints {
   requests: SeriesPoint[];

@@ -1,5 +1,5 @@
 /**
- * scripts/notebooks-cache.ts must leave Framework nothing to download: every `npm:` import the pages and
+ * pipeline/notebooks/cache.ts must leave Framework nothing to download: every `npm:` import the pages and
  * Framework's own client make resolves, through Framework 1.13's real resolver, to a file already in the cache,
  * with fetch refused.
  */
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { populateNpmCache, resolveNpmImport } from "@observablehq/framework/dist/npm.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../pipeline/config/load.ts";
-import { CACHED_PACKAGES, fillNotebooksCache, PINNED_UNUSED } from "../../scripts/notebooks-cache.ts";
+import { CACHED_PACKAGES, fillNotebooksCache, PINNED_UNUSED } from "../../pipeline/notebooks/cache.ts";
 
 const refused: string[] = [];
 const realFetch = globalThis.fetch;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SeriesPoint } from "../../connectors/types.ts";
-import { windowsFromPoints } from "../../notebooks/data/_lib/windows.ts";
+import { windowsFromPoints } from "../../pipeline/readers/windows.ts";
 
 const T0 = Date.UTC(1995, 6, 1, 0, 0);
 const MIN = 60_000;

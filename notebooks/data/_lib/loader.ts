@@ -7,9 +7,17 @@
  * Loaders are run by Framework as `tsx notebooks/data/NAME.EXT.ts` and write the file to stdout.
  */
 import { relative, resolve } from "node:path";
-import { type Context, createLogger, MetricsRegistry } from "../../../connectors/context.ts";
-import { defaultConfigPath, loadConfig, packageRoot } from "../../../pipeline/config/load.ts";
-import type { Config } from "../../../pipeline/config/schema.ts";
+import {
+  type Config,
+  type Context,
+  createLogger,
+  defaultConfigPath,
+  firstLine,
+  loadConfig,
+  MetricsRegistry,
+  packageRoot,
+  SourceError,
+} from "logbench";
 
 export interface LoaderEnv {
   config: Config;
@@ -21,32 +29,7 @@ export interface LoaderEnv {
   now: number;
 }
 
-/**
- * A source that could not be read. `source` says which one in words a reader knows ("the bus (kafka
- * 10.0.0.5:9092)"), `field` is the config field that points at it ("bus.brokers").
- */
-export class SourceError extends Error {
-  constructor(
-    readonly source: string,
-    readonly field: string,
-    cause: unknown,
-  ) {
-    super(`cannot read ${source} (config field ${field}): ${firstLine(cause)}`, { cause });
-    this.name = "SourceError";
-  }
-}
-
 class ConfigError extends Error {}
-
-/** Run `fn`; any failure becomes a SourceError naming `source` and `field`. */
-export async function reading<T>(source: string, field: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof SourceError) throw err;
-    throw new SourceError(source, field, err);
-  }
-}
 
 export function configPathFrom(env: Record<string, string | undefined>): string {
   const given = env.LOGBENCH_CONFIG;
@@ -93,17 +76,6 @@ function write(output: Uint8Array | string): Promise<void> {
   return new Promise((done, fail) => {
     process.stdout.write(output, (err) => (err ? fail(err) : done()));
   });
-}
-
-/** The first line of an error message, with the causes' messages when the top one is vague. */
-export function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const line = message.split("\n")[0]!.trim();
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (cause instanceof Error && !line.includes(cause.message.split("\n")[0]!)) {
-    return `${line}: ${cause.message.split("\n")[0]}`;
-  }
-  return line;
 }
 
 /** JSON for the browser: bigints as numbers (all counts here are far below 2^53). */

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { packageRoot } from "../../../pipeline/config/load.ts";
-import { fillNotebooksCache } from "../../../scripts/notebooks-cache.ts";
+import { fillNotebooksCache } from "../../../pipeline/notebooks/cache.ts";
 
 export const FRAMEWORK = join(packageRoot, "node_modules/@observablehq/framework/dist/bin/observable.js");
 export const GUARD = join(packageRoot, "test/notebooks/offline-guard.mjs");
