@@ -3,8 +3,9 @@ import { defineRegistry } from "../../connectors/component.ts";
 import type { Source, SourceComponent, SourceRuntime } from "./source.ts";
 import { replaySource } from "./sources/replay.ts";
 import { spooldirSource } from "./sources/spooldir.ts";
+import { tailSource } from "./sources/tail.ts";
 
-export const sources = defineRegistry("source", [spooldirSource, replaySource]);
+export const sources = defineRegistry("source", [spooldirSource, tailSource, replaySource]);
 
 export type SourceConfig = Parameters<typeof sources.create>[0];
 

@@ -40,6 +40,21 @@ export const sourceFields = {
   batchLines: () => z.number().int().positive().default(5000).describe("Lines per bus batch"),
 };
 
+/**
+ * The source's backlog gauges, set together: `logbench_source_backlog_bytes{source}` (bytes behind the end of
+ * the files it reads) and `logbench_source_backlog_files{source}` (files waiting: not yet completed in a spool
+ * folder, rotated away and not yet finished for a tail).
+ */
+export function backlogGauges(ctx: Context, source: string): (bytes: number, files: number) => void {
+  ctx.metrics.describe("logbench_source_backlog_bytes", "gauge", "Bytes behind the end of the files a source reads");
+  ctx.metrics.describe("logbench_source_backlog_files", "gauge", "Files a source has still to finish");
+  const labels = { source };
+  return (bytes, files) => {
+    ctx.metrics.set("logbench_source_backlog_bytes", labels, bytes);
+    ctx.metrics.set("logbench_source_backlog_files", labels, files);
+  };
+}
+
 /** Sleep that ends early (resolving) when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
