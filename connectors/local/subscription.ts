@@ -14,6 +14,7 @@ import { type FileHandle, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { sleepOrAbort } from "../retry.ts";
 import type { BusMessage, SubscribeOptions, Subscription } from "../types.ts";
 import { type HeldLock, tryLock } from "./lock-file.ts";
 import { locate, readChunk } from "./partition-log.ts";
@@ -52,11 +53,13 @@ export async function subscribeLocal(
   let stopping = false;
   let ended = false;
   let failure: unknown = null;
-  const sleepers = new Set<() => void>();
+  // Every pause of the loops ends early on wake() (a seek, a revoke, stop): one controller per round of pauses.
+  let wakeup = new AbortController();
   const wake = () => {
-    for (const w of sleepers) w();
-    sleepers.clear();
+    wakeup.abort();
+    wakeup = new AbortController();
   };
+  const sleep = (ms: number) => sleepOrAbort(ms, wakeup.signal);
   let resolveDone!: () => void;
   let rejectDone!: (err: unknown) => void;
   const done = new Promise<void>((resolve, reject) => {
@@ -64,17 +67,6 @@ export async function subscribeLocal(
     rejectDone = reject;
   });
   done.catch(() => {});
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
 
   const fail = (err: unknown) => {
     if (failure || ended) return;

@@ -14,17 +14,3 @@ export interface Source {
   /** Runs until the source is exhausted (replay) or ctx.signal aborts (spooldir); rejects on failure. */
   run(): Promise<void>;
 }
-
-/** Sleep that ends early (resolving) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}

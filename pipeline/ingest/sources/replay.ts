@@ -5,11 +5,12 @@
  */
 
 import type { z } from "zod";
+import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import type { replaySourceSchema } from "../../config/schema.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceRuntime, sleep } from "../source.ts";
+import type { Source, SourceRuntime } from "../source.ts";
 
 export function createReplaySource(config: z.infer<typeof replaySourceSchema>, rt: SourceRuntime): Source {
   const parser = createParser(config.format, { keepRaw: rt.parse.keepRaw });

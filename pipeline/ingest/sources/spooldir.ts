@@ -7,11 +7,12 @@ import { mkdir, readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
 import { LogbenchError } from "../../../connectors/errors.ts";
+import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import type { spooldirSourceSchema } from "../../config/schema.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceRuntime, sleep } from "../source.ts";
+import type { Source, SourceRuntime } from "../source.ts";
 
 export function createSpoolDirSource(config: z.infer<typeof spooldirSourceSchema>, rt: SourceRuntime): Source {
   const parser = createParser(config.format, { keepRaw: rt.parse.keepRaw });
