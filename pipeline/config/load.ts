@@ -3,13 +3,13 @@
  * values (after YAML parsing, so a variable can never inject YAML). Relative paths are resolved against the
  * config file's folder. A bad file fails with the field's path and the reason (exit code 2 in the CLI).
  */
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LogbenchError } from "../../connectors/errors.ts";
+import { readSecret } from "../../connectors/secrets.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** The folder holding package.json (works from source under tsx, Deno and vitest). */
@@ -115,15 +115,6 @@ function resolvePaths(config: Config, base: string): Config {
     if (source.type === "replay") source.files = source.files.map(abs);
   }
   return c;
-}
-
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (err) {
-    // The message names the field and the file, never the content.
-    throw new LogbenchError("CONFIG", `${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
-  }
 }
 
 function deepFreeze<T>(value: T): T {
