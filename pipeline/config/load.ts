@@ -3,7 +3,7 @@
  * values (after YAML parsing, so a variable can never inject YAML). Relative paths are resolved against the
  * config file's folder. A bad file fails with the field's path and the reason (exit code 2 in the CLI).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LogbenchError } from "../../connectors/errors.ts";
 import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { readSecret } from "../../connectors/secrets.ts";
 import { sources } from "../ingest/registry.ts";
 import { type Config, configSchema } from "./schema.ts";
 
@@ -109,15 +110,6 @@ function resolvePaths(config: Config, base: string): Config {
     );
   }
   return c;
-}
-
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (err) {
-    // The message names the field and the file, never the content.
-    throw new LogbenchError("CONFIG", `${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
-  }
 }
 
 function deepFreeze<T>(value: T): T {

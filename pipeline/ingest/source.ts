@@ -39,17 +39,3 @@ export const sourceFields = {
       .describe('Log format: "clf", "combined", "nginx", "json", or an Apache LogFormat string'),
   batchLines: () => z.number().int().positive().default(5000).describe("Lines per bus batch"),
 };
-
-/** Sleep that ends early (resolving) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
