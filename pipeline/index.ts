@@ -27,7 +27,20 @@ export { windowLabel } from "./aggregate/window-state.ts";
 export { eventsToArrow } from "./api/arrow.ts";
 export { consumerLag, newestArchivePartition } from "./api/status.ts";
 // ─── Archive layout ──────────────────────────────────────────────────────────────────────────────
-export { type Bucket, bucketKey, bucketOf, finalPath, parsePartName, partFileName } from "./archive/layout.ts";
+export {
+  type Bucket,
+  bucketKey,
+  bucketOf,
+  dayDirName,
+  finalPath,
+  PART_FILE_GLOB,
+  type PartName,
+  parseDayDir,
+  parseFinalName,
+  parseHourDir,
+  parsePartName,
+  partFileName,
+} from "./archive/layout.ts";
 /** The config's JSON Schema (editors, `logbench config schema`). */
 export { configJsonSchema } from "./config/json-schema.ts";
 // ─── Config ──────────────────────────────────────────────────────────────────────────────────────

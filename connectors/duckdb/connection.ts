@@ -10,6 +10,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
 import { LogbenchError } from "../errors.ts";
+import { withRetry } from "../retry.ts";
 
 export type { DuckDBConnection } from "@duckdb/node-api";
 
@@ -82,11 +83,12 @@ async function openWithRetry(path: string, opts: WithDuckDbOptions): Promise<Duc
   const deadline = Date.now() + timeout;
   const options: Record<string, string> = opts.readOnly ? { access_mode: "READ_ONLY" } : {};
   if (!opts.readOnly) await mkdir(dirname(path), { recursive: true });
-  let delay = 5;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await DuckDBInstance.create(path, options);
-    } catch (err) {
+  return withRetry(() => DuckDBInstance.create(path, options), {
+    // Lock holders are other short-lived opens: poll fast at first, never slower than 250 ms.
+    backoff: { baseMs: 5, maxMs: 250, jitter: [1, 2] },
+    clampDelay: (ms) => Math.min(ms, deadline - Date.now()),
+    signal: opts.signal,
+    shouldRetry: (err, retry) => {
       const message = err instanceof Error ? err.message : String(err);
       if (opts.readOnly && MISSING_FILE.test(message)) {
         throw new LogbenchError("NOT_FOUND", `opening DuckDB file ${path} read-only: it does not exist`, {
@@ -96,30 +98,16 @@ async function openWithRetry(path: string, opts: WithDuckDbOptions): Promise<Duc
       if (!LOCK_CONFLICT.test(message)) {
         throw new LogbenchError("INTERNAL", `opening DuckDB file ${path}: ${message}`, { cause: err });
       }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || opts.signal?.aborted) {
+      if (deadline - Date.now() <= 0 || opts.signal?.aborted) {
         throw new LogbenchError(
           "UNAVAILABLE",
-          `opening DuckDB file ${path}: another process has held it for ${timeout} ms (${attempt} attempts); ` +
+          `opening DuckDB file ${path}: another process has held it for ${timeout} ms (${retry + 1} attempts); ` +
             "DuckDB allows one writer or several readers per file, so close the other program or try again",
-          { cause: err, details: { file: path, attempts: attempt } },
+          { cause: err, details: { file: path, attempts: retry + 1 } },
         );
       }
-      await sleep(Math.min(delay + Math.random() * delay, remaining), opts.signal);
-      delay = Math.min(delay * 2, 250);
-    }
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(finish, ms);
-    function finish() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", finish);
-      done();
-    }
-    signal?.addEventListener("abort", finish, { once: true });
+      return true;
+    },
   });
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Context } from "../context.ts";
 import { type ErrorCode, LogbenchError, wrapError } from "../errors.ts";
+import { withRetry } from "../retry.ts";
 
 /** wrapError, unless the error already says what was being done (request errors carry the same words). */
 export function inContext(doing: string, err: unknown): LogbenchError {
@@ -108,40 +109,24 @@ export interface RetryPolicy {
  * A Retry-After longer than maxDelayMs is not slept through: the error goes to the caller, whose own
  * schedule (the aggregate stage's next flush) is the better place to wait.
  */
-export async function withRetries<T>(ctx: Context, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
-  const base = policy.baseDelayMs ?? 200;
+export function withRetries<T>(ctx: Context, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
   const cap = policy.maxDelayMs ?? 30_000;
-  for (let retry = 0; ; retry++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!(err instanceof LogbenchError) || !err.retryable || retry >= policy.maxRetries || ctx.signal.aborted) {
-        throw err;
-      }
-      if (err.retryAfterMs !== undefined && err.retryAfterMs > cap) throw err;
-      const backoff = Math.min(cap, base * 2 ** retry) * (0.5 + Math.random() / 2);
-      const delay = Math.max(err.retryAfterMs ?? 0, backoff);
+  return withRetry(attempt, {
+    retries: policy.maxRetries,
+    backoff: { baseMs: policy.baseDelayMs ?? 200, maxMs: cap },
+    retryAfter: "at-least",
+    maxRetryAfterMs: cap,
+    signal: ctx.signal,
+    onRetry: ({ error, retry, delayMs }) => {
+      const err = error as LogbenchError;
       ctx.metrics.inc("logbench_series_retries_total", { store: policy.store, code: err.code });
       ctx.logger.warn("Retrying a series store request after a retryable error", {
         store: policy.store,
         code: err.code,
-        retry: retry + 1,
-        delayMs: Math.round(delay),
+        retry,
+        delayMs: Math.round(delayMs),
         error: err.message,
       });
-      await sleep(delay, ctx.signal);
-    }
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(finish, ms);
-    function finish() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", finish);
-      done();
-    }
-    signal.addEventListener("abort", finish, { once: true });
+    },
   });
 }

@@ -8,8 +8,9 @@
 import { Buffer } from "node:buffer";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { secretFrom } from "../secrets.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
-import { type InfluxV1Config, readSecret } from "./config.ts";
+import type { InfluxV1Config } from "./config.ts";
 import { inContext, influxHttpError, influxNetworkError, redact, withRetries } from "./errors.ts";
 import { chunks, comparePoints, toLineProtocol } from "./points.ts";
 
@@ -36,7 +37,7 @@ export function createInfluxV1Store(config: InfluxV1Config, ctx: Context): Serie
   const authorization = () => {
     auth ??= (async () => {
       if (!config.username) return undefined;
-      password = await readSecret(config.password, config.passwordFile, "the InfluxDB password");
+      password = secretFrom(config.password, config.passwordFile, "series.passwordFile");
       return `Basic ${Buffer.from(`${config.username}:${password ?? ""}`).toString("base64")}`;
     })();
     return auth;

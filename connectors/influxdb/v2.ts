@@ -13,8 +13,9 @@
 import { type FluxTableMetaData, fluxDateTime, fluxString, HttpError, InfluxDB } from "@influxdata/influxdb-client";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { secretFrom } from "../secrets.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
-import { type InfluxV2Config, readSecret } from "./config.ts";
+import type { InfluxV2Config } from "./config.ts";
 import { inContext, influxHttpError, influxNetworkError, withRetries } from "./errors.ts";
 import { chunks, comparePoints, toLineProtocol } from "./points.ts";
 
@@ -32,7 +33,7 @@ export function createInfluxV2Store(config: InfluxV2Config, ctx: Context): Serie
 
   const influx = () => {
     client ??= (async () => {
-      token = await readSecret(config.token, config.tokenFile, "the InfluxDB token");
+      token = secretFrom(config.token, config.tokenFile, "series.tokenFile");
       if (!token) throw new LogbenchError("CONFIG", "series (influxdb-v2): set token or tokenFile");
       return new InfluxDB({ url: base, token, timeout: config.timeout });
     })().catch((err) => {

@@ -4,10 +4,10 @@
  * no admin.createTopics/deleteTopics/describeConfigs, no idempotent producer, no describeGroups or
  * listGroups (DESIGN §7). Topics are created by operators (or the test cluster).
  */
-import { readFileSync } from "node:fs";
 import { type Admin, Kafka, type logCreator, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { secretFrom } from "../secrets.ts";
 import type { Bus, PartitionRange, ProduceRecord, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
 import { kafkaError, kafkaRetry } from "./errors.ts";
@@ -30,14 +30,7 @@ function kafkaLogCreator(ctx: Context): logCreator {
 function saslOptions(config: KafkaBusConfig): SASLOptions | undefined {
   const sasl = config.sasl;
   if (!sasl) return undefined;
-  let password = sasl.password;
-  if (password === undefined && sasl.passwordFile) {
-    try {
-      password = readFileSync(sasl.passwordFile, "utf8").trim();
-    } catch (err) {
-      throw new LogbenchError("CONFIG", `reading bus.sasl.passwordFile: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  const password = secretFrom(sasl.password, sasl.passwordFile, "bus.sasl.passwordFile");
   if (password === undefined) throw new LogbenchError("CONFIG", "bus.sasl: set password or passwordFile");
   return { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
 }

@@ -15,6 +15,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { SubscriptionLifecycle } from "../subscription-lifecycle.ts";
 import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
 import { kafkaError, kafkaRetry } from "./errors.ts";
@@ -71,19 +72,11 @@ export async function subscribeKafka(
   // Partitions whose onRevoked is pending: the stage may still commit them (the coordinator accepts
   // commits of the old generation until the rebalance completes).
   const revoking = new Set<number>();
-  let stopping = false;
-  let ended = false;
-  let failure: unknown = null;
+  const lifecycle = new SubscriptionLifecycle(shutdown);
+  const fail = (err: unknown) => lifecycle.fail(err);
   // Rebalance callbacks run one after the other, in event order; batches wait for the latest one.
   let callbacks: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<unknown>>();
-  let resolveDone!: () => void;
-  let rejectDone!: (err: unknown) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    resolveDone = resolve;
-    rejectDone = reject;
-  });
-  done.catch(() => {}); // callers may only await stop(); the rejection is still delivered to whoever awaits done
 
   // Stages call subscription.seek from onAssigned, so onAssigned must not run before subscribe returned.
   let returned!: () => void;
@@ -131,7 +124,7 @@ export async function subscribeKafka(
   });
   consumer.on(REBALANCING, () => revokeAll(true));
   consumer.on(CRASH, (event) => {
-    if (stopping) return;
+    if (!lifecycle.active) return;
     revokeAll(false);
     if (event.payload.restart) {
       log.warn("Kafka consumer crashed, kafkajs restarts it", { error: event.payload.error });
@@ -149,7 +142,7 @@ export async function subscribeKafka(
         if (seen === callbacks) break;
       }
       // An unresolved batch is fetched again by whoever owns the partition next: nothing is lost.
-      if (stopping || failure || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
+      if (!lifecycle.active || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
       const messages = batch.messages.map((m) => toBusMessage(batch.partition, m));
       const work = Promise.resolve().then(() => options.onBatch(batch.partition, messages));
       inFlight.add(work);
@@ -167,8 +160,8 @@ export async function subscribeKafka(
     }
   };
 
-  const shutdown = async () => {
-    stopping = true;
+  /** Stop fetching, let the batch in flight and the pending callbacks finish, revoke, leave the group. */
+  async function shutdown(): Promise<void> {
     try {
       consumer.pause([{ topic }]);
     } catch {
@@ -177,12 +170,12 @@ export async function subscribeKafka(
     await drain();
     await callbacks;
     const revoked = assigned;
-    let revokeError: unknown = null;
+    let revokeError: { error: unknown } | null = null;
     if (revoked.length > 0 && options.onRevoked) {
       try {
         await options.onRevoked(revoked);
-      } catch (err) {
-        revokeError = err;
+      } catch (error) {
+        revokeError = { error };
       }
     }
     assigned = [];
@@ -191,26 +184,8 @@ export async function subscribeKafka(
     } catch (err) {
       log.warn("Leaving the consumer group failed", { error: err });
     }
-    return revokeError;
-  };
-
-  let stopPromise: Promise<void> | null = null;
-  function finish(): Promise<void> {
-    stopPromise ??= (async () => {
-      const revokeError = await shutdown();
-      ended = true;
-      onEnd();
-      const err = failure ?? revokeError;
-      if (err) rejectDone(err);
-      else resolveDone();
-    })();
-    return stopPromise;
-  }
-
-  function fail(err: unknown) {
-    if (failure || ended) return;
-    failure = err ?? new LogbenchError("INTERNAL", "subscription failed without a reason");
-    void finish();
+    onEnd();
+    if (revokeError) throw revokeError.error;
   }
 
   try {
@@ -228,10 +203,11 @@ export async function subscribeKafka(
     throw kafkaError(`subscribing to ${topic} in group ${group}`, err);
   }
 
+  lifecycle.started();
   setImmediate(returned);
   return {
     async commit(partition, offset, metadata) {
-      if (ended) {
+      if (lifecycle.ended) {
         throw new LogbenchError("CONFLICT", `committing ${topic}/${partition}: the subscription has ended`, {
           retryable: false,
         });
@@ -255,10 +231,7 @@ export async function subscribeKafka(
       consumer.seek({ topic, partition, offset: String(offset) });
     },
     assigned: () => [...assigned],
-    stop: async () => {
-      await finish();
-      await done.catch(() => {});
-    },
-    done,
+    stop: () => lifecycle.stop(),
+    done: lifecycle.done,
   };
 }

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { open, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { LogbenchError } from "../errors.ts";
+import { withRetry } from "../retry.ts";
 
 export interface HeldLock {
   readonly path: string;
@@ -125,18 +126,24 @@ export async function tryLock(path: string, staleMs: number): Promise<HeldLock |
 }
 
 /** Wait for the lock, polling with jitter; TIMEOUT after `timeoutMs`. */
-export async function acquireLock(path: string, options: { staleMs: number; timeoutMs: number }): Promise<HeldLock> {
+export function acquireLock(path: string, options: { staleMs: number; timeoutMs: number }): Promise<HeldLock> {
   const deadline = Date.now() + options.timeoutMs;
-  let pause = 1;
-  for (;;) {
-    const lock = await tryLock(path, options.staleMs);
-    if (lock) return lock;
-    if (Date.now() > deadline) {
-      throw new LogbenchError("TIMEOUT", `taking the lock ${path}: held by another writer for ${options.timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
-    pause = Math.min(pause * 2, 50);
-  }
+  const busy = new Error("lock held"); // never leaves this function: it only asks for another poll
+  return withRetry(
+    async () => {
+      const lock = await tryLock(path, options.staleMs);
+      if (lock) return lock;
+      if (Date.now() > deadline) {
+        throw new LogbenchError(
+          "TIMEOUT",
+          `taking the lock ${path}: held by another writer for ${options.timeoutMs} ms`,
+        );
+      }
+      throw busy;
+    },
+    // An append holds the lock briefly: poll from 1 ms, never slower than 50 ms.
+    { backoff: { baseMs: 1, maxMs: 50, jitter: [1, 2] }, shouldRetry: (err) => err === busy },
+  );
 }
 
 function held(path: string, token: string): HeldLock {

@@ -14,6 +14,8 @@ import { type FileHandle, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { sleepOrAbort } from "../retry.ts";
+import { SubscriptionLifecycle } from "../subscription-lifecycle.ts";
 import type { BusMessage, SubscribeOptions, Subscription } from "../types.ts";
 import { type HeldLock, tryLock } from "./lock-file.ts";
 import { locate, readChunk } from "./partition-log.ts";
@@ -49,42 +51,18 @@ export async function subscribeLocal(
   const readers = new Map<number, Reader>();
   let loops: Promise<void>[] = [];
   let generation = 0; // bumped on every revoke: loops of an older generation end
-  let stopping = false;
-  let ended = false;
-  let failure: unknown = null;
-  const sleepers = new Set<() => void>();
+  const lifecycle = new SubscriptionLifecycle(shutdown);
+  const fail = (err: unknown) => lifecycle.fail(err);
+  // Every pause of the loops ends early on wake() (a seek, a revoke, stop): one controller per round of pauses.
+  let wakeup = new AbortController();
   const wake = () => {
-    for (const w of sleepers) w();
-    sleepers.clear();
+    wakeup.abort();
+    wakeup = new AbortController();
   };
-  let resolveDone!: () => void;
-  let rejectDone!: (err: unknown) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    resolveDone = resolve;
-    rejectDone = reject;
-  });
-  done.catch(() => {});
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
-
-  const fail = (err: unknown) => {
-    if (failure || ended) return;
-    failure = err ?? new LogbenchError("INTERNAL", "subscription failed without a reason");
-    void finish();
-  };
-
+  const sleep = (ms: number) => sleepOrAbort(ms, wakeup.signal);
   async function readLoop(reader: Reader, gen: number): Promise<void> {
     const file = topic.logs[reader.partition]!;
-    const active = () => gen === generation && !stopping && !failure;
+    const active = () => gen === generation && lifecycle.active;
     while (active()) {
       reader.handle ??= await file.openRead();
       if (!reader.handle) {
@@ -140,7 +118,7 @@ export async function subscribeLocal(
     await options.onAssigned?.(
       partitions.map((partition) => ({ partition, committed: commits.get(partition) ?? null })),
     );
-    if (gen !== generation || stopping || failure) return;
+    if (gen !== generation || !lifecycle.active) return;
     loops = partitions.map((p) => readLoop(readers.get(p)!, gen));
   }
 
@@ -164,7 +142,7 @@ export async function subscribeLocal(
   // Membership: take the lock when free, keep it touched, notice when it was taken over.
   const membership = (async () => {
     await new Promise((r) => setImmediate(r)); // onAssigned may call seek on the returned subscription
-    while (!stopping && !failure) {
+    while (lifecycle.active) {
       try {
         if (!member) {
           member = await tryLock(join(groupPath, "member.lock"), MEMBER_STALE_MS);
@@ -172,7 +150,7 @@ export async function subscribeLocal(
           else await sleep(settings.pollMs * 3);
         } else {
           await sleep(TOUCH_MS);
-          if (stopping || failure) break;
+          if (!lifecycle.active) break;
           if (await member.stillHeld()) {
             await member.touch();
           } else {
@@ -187,31 +165,25 @@ export async function subscribeLocal(
     }
   })();
 
-  let finishing: Promise<void> | null = null;
-  function finish(): Promise<void> {
-    finishing ??= (async () => {
-      stopping = true;
-      wake();
-      await membership;
-      let revokeError: unknown = null;
-      try {
-        await revokeAll();
-      } catch (err) {
-        revokeError = err;
-      }
-      await member?.release().catch(() => {});
-      member = null;
-      ended = true;
-      const err = failure ?? revokeError;
-      if (err) rejectDone(err);
-      else resolveDone();
-    })();
-    return finishing;
+  /** Wake the loops, wait for the membership loop, revoke everything, give the membership up. */
+  async function shutdown(): Promise<void> {
+    wake();
+    await membership;
+    let revokeError: { error: unknown } | null = null;
+    try {
+      await revokeAll();
+    } catch (error) {
+      revokeError = { error };
+    }
+    await member?.release().catch(() => {});
+    member = null;
+    if (revokeError) throw revokeError.error;
   }
 
+  lifecycle.started();
   return {
     async commit(partition, offset, metadata) {
-      if (ended || (!assigned.includes(partition) && !revoking.has(partition))) {
+      if (lifecycle.ended || (!assigned.includes(partition) && !revoking.has(partition))) {
         throw new LogbenchError(
           "CONFLICT",
           `committing ${options.topic}/${partition}: partition not assigned to this member`,
@@ -253,10 +225,7 @@ export async function subscribeLocal(
       wake();
     },
     assigned: () => [...assigned],
-    stop: async () => {
-      await finish();
-      await done.catch(() => {});
-    },
-    done,
+    stop: () => lifecycle.stop(),
+    done: lifecycle.done,
   };
 }

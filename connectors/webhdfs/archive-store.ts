@@ -4,9 +4,9 @@
  * file under a temporary name and publish it in one step; its boolean answer is disambiguated here
  * into the ArchiveStore contract (false only for a missing source, ALREADY_EXISTS for a taken name).
  */
-import { readFileSync } from "node:fs";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { secretFrom } from "../secrets.ts";
 import type { ArchiveStore, FileStatus } from "../types.ts";
 import { type HdfsFileStatus, WebHdfsClient } from "./client.ts";
 import type { WebHdfsArchiveConfig } from "./config.ts";
@@ -15,7 +15,7 @@ export function createWebHdfsArchive(config: WebHdfsArchiveConfig, ctx: Context)
   const client = new WebHdfsClient({
     url: config.url,
     user: config.user,
-    delegationToken: config.delegationToken ?? readToken(config.delegationTokenFile),
+    delegationToken: secretFrom(config.delegationToken, config.delegationTokenFile, "archive.delegationTokenFile"),
     timeoutMs: config.timeout,
     retries: config.retries,
     retryBackoffMs: config.retryBackoff,
@@ -118,15 +118,4 @@ function relativePath(path: string): string {
     throw new LogbenchError("BAD_REQUEST", `archive paths may not contain "." or "..", got "${path}"`);
   }
   return parts.join("/");
-}
-
-function readToken(file: string | undefined): string | undefined {
-  if (!file) return undefined;
-  try {
-    const token = readFileSync(file, "utf8").trim();
-    if (token) return token;
-  } catch (err) {
-    throw new LogbenchError("CONFIG", `archive.delegationTokenFile: cannot read ${file}`, { cause: err });
-  }
-  throw new LogbenchError("CONFIG", `archive.delegationTokenFile: ${file} is empty`);
 }

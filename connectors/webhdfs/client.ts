@@ -13,6 +13,7 @@
  */
 import type { Logger, Metrics } from "../context.ts";
 import { isLogbenchError, LogbenchError } from "../errors.ts";
+import { withRetry } from "../retry.ts";
 import { httpError, retryAfterMs } from "./errors.ts";
 
 export interface WebHdfsClientOptions {
@@ -323,13 +324,15 @@ export class WebHdfsClient {
     });
   }
 
-  private async retrying<T>(doing: string, idempotent: boolean, fn: (attempts: Attempts) => Promise<T>): Promise<T> {
+  private retrying<T>(doing: string, idempotent: boolean, fn: (attempts: Attempts) => Promise<T>): Promise<T> {
     const attempts: Attempts = { maybeApplied: false };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn(attempts);
-      } catch (err) {
-        if (!(err instanceof LogbenchError)) throw err;
+    return withRetry(() => fn(attempts), {
+      retries: this.retries,
+      backoff: { baseMs: this.backoffMs, maxMs: MAX_BACKOFF_MS },
+      signal: this.options.signal,
+      abortError: () => new LogbenchError("UNAVAILABLE", "Waiting to retry: aborted", { retryable: false }),
+      shouldRetry: (err) => {
+        if (!(err instanceof LogbenchError)) return false;
         const unknownOutcome = err.details?.maybeApplied === true;
         if (unknownOutcome && !idempotent) {
           throw new LogbenchError(err.code, `${err.message} (the outcome is unknown: not retried)`, {
@@ -338,20 +341,15 @@ export class WebHdfsClient {
             details: err.details,
           });
         }
-        if (!err.retryable || attempt >= this.retries) throw err;
         attempts.maybeApplied ||= unknownOutcome;
-        const delayMs =
-          err.retryAfterMs ?? Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.options.logger?.debug("Retrying a WebHDFS request.", {
-          doing,
-          attempt: attempt + 1,
-          code: err.code,
-          delayMs,
-        });
-        this.options.metrics?.inc("logbench_webhdfs_retries_total", { code: err.code });
-        await sleep(delayMs, this.options.signal);
-      }
-    }
+        return err.retryable;
+      },
+      onRetry: ({ error, retry, delayMs }) => {
+        const code = (error as LogbenchError).code;
+        this.options.logger?.debug("Retrying a WebHDFS request.", { doing, attempt: retry, code, delayMs });
+        this.options.metrics?.inc("logbench_webhdfs_retries_total", { code });
+      },
+    });
   }
 
   /** Scrubs the delegation token (plain and URL-encoded) from a text. */
@@ -385,20 +383,4 @@ function booleanOf(doing: string, body: { boolean?: boolean }): boolean {
 
 function unexpected(doing: string, what: string): LogbenchError {
   return new LogbenchError("INTERNAL", `${doing}: the server answered with ${what}`);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted)
-      return reject(new LogbenchError("UNAVAILABLE", "Waiting to retry: aborted", { retryable: false }));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new LogbenchError("UNAVAILABLE", "Waiting to retry: aborted", { retryable: false }));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

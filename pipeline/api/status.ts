@@ -3,6 +3,7 @@ import type { MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, CommittedOffset } from "../../connectors/types.ts";
 import { parseCheckpoint } from "../aggregate/stage.ts";
+import { parseDayDir, parseHourDir } from "../archive/layout.ts";
 
 export function sumMetric(registry: MetricsRegistry, name: string): number {
   let total = 0;
@@ -35,13 +36,13 @@ function processed(commit: CommittedOffset | undefined, low: number): number {
 export async function newestArchivePartition(store: ArchiveStore, topic: string): Promise<string | null> {
   try {
     const days = (await store.list(topic))
-      .filter((f) => f.name.startsWith("dt="))
+      .filter((f) => parseDayDir(f.name) !== null)
       .map((f) => f.name)
       .sort();
     const day = days.at(-1);
     if (!day) return null;
     const hours = (await store.list(`${topic}/${day}`))
-      .filter((f) => f.name.startsWith("hour="))
+      .filter((f) => parseHourDir(f.name) !== null)
       .map((f) => f.name)
       .sort();
     return hours.length ? `${day}/${hours.at(-1)}` : day;

@@ -7,7 +7,15 @@
 import type { Logger } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, FileStatus } from "../../connectors/types.ts";
-import { parsePartName, tmpDir, walDir } from "./layout.ts";
+import {
+  isWalTmpName,
+  parseDayDir,
+  parseFinalName,
+  parsePartName,
+  parseWalEntryName,
+  tmpDir,
+  walDir,
+} from "./layout.ts";
 
 interface WalEntry {
   partition: number;
@@ -24,8 +32,9 @@ export async function recoverPartition(
 ): Promise<number> {
   const wal = await listOrEmpty(store, walDir(topic, partition));
   const entries = wal
-    .filter((f) => /^\d+\.json$/.test(f.name))
-    .sort((a, b) => parseInt(b.name, 10) - parseInt(a.name, 10));
+    .map((f) => ({ path: f.path, last: parseWalEntryName(f.name) }))
+    .filter((f): f is { path: string; last: number } => f.last !== null)
+    .sort((a, b) => b.last - a.last);
   let resume = 0;
   const newest = entries[0];
   if (newest) {
@@ -47,7 +56,7 @@ export async function recoverPartition(
     const part = parsePartName(f.name);
     if (part && part.partition === partition) await store.delete(f.path);
   }
-  for (const f of wal) if (f.name.endsWith(".tmp")) await store.delete(f.path);
+  for (const f of wal) if (isWalTmpName(f.name)) await store.delete(f.path);
   if (resume > 0) logger.info("Archive resumes after what it already holds.", { topic, partition, offset: resume });
   return resume;
 }
@@ -56,13 +65,12 @@ export async function recoverPartition(
 export async function highestArchivedOffset(store: ArchiveStore, topic: string, partition: number): Promise<number> {
   let highest = -1;
   for (const day of await listOrEmpty(store, topic)) {
-    if (day.type !== "DIRECTORY" || !day.name.startsWith("dt=")) continue;
+    if (day.type !== "DIRECTORY" || parseDayDir(day.name) === null) continue;
     for (const hour of await listOrEmpty(store, day.path)) {
       if (hour.type !== "DIRECTORY") continue;
       for (const file of await listOrEmpty(store, hour.path)) {
-        const part = parsePartName(file.name);
-        if (part && part.partition === partition && part.last > highest && file.name.endsWith(".parquet"))
-          highest = part.last;
+        const part = parseFinalName(file.name);
+        if (part && part.partition === partition && part.last > highest) highest = part.last;
       }
     }
   }

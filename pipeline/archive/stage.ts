@@ -14,7 +14,16 @@ import type { Config } from "../config/schema.ts";
 import { busDeadLetter, decodeEvent } from "../model/decode-event.ts";
 import type { DeadLetter, LogEvent } from "../model/log-event.ts";
 import { retryWhileRunning } from "../retry.ts";
-import { bucketKey, bucketOf, finalPath, tmpPath, walDir } from "./layout.ts";
+import {
+  bucketKey,
+  bucketOf,
+  finalPath,
+  parseWalEntryName,
+  tmpPath,
+  walDir,
+  walEntryPath,
+  walTmpPath,
+} from "./layout.ts";
 import { type Compression, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
@@ -205,10 +214,11 @@ export class ArchiveStage {
       last: buf.last,
       files: files.map(({ tmp, final }) => ({ tmp, final })),
     };
-    const wal = `${walDir(topic, partition)}/${buf.last}.json`;
+    const wal = walEntryPath(topic, partition, buf.last);
+    const walTmp = walTmpPath(topic, partition, buf.last);
     await this.retrying("writing the archive log entry", async () => {
-      await store.create(`${wal}.tmp`, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
-      await renameInto(store, `${wal}.tmp`, wal);
+      await store.create(walTmp, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
+      await renameInto(store, walTmp, wal);
     });
     for (const f of files) {
       await this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final));
@@ -233,8 +243,8 @@ export class ArchiveStage {
     const dir = walDir(this.deps.topic, partition);
     const entries = await this.deps.store.list(dir);
     for (const e of entries) {
-      const n = Number.parseInt(e.name, 10);
-      if (e.name.endsWith(".json") && n < keep) await this.deps.store.delete(`${dir}/${e.name}`);
+      const last = parseWalEntryName(e.name);
+      if (last !== null && last < keep) await this.deps.store.delete(`${dir}/${e.name}`);
     }
   }
 

@@ -3,22 +3,33 @@
  * values (after YAML parsing, so a variable can never inject YAML). Relative paths are resolved against the
  * config file's folder. A bad file fails with the field's path and the reason (exit code 2 in the CLI).
  */
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { LogbenchError } from "../../connectors/errors.ts";
 import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { readSecret } from "../../connectors/secrets.ts";
 import { sources } from "../ingest/registry.ts";
 import { type Config, configSchema } from "./schema.ts";
 
-/** The folder holding package.json (works from source under tsx, Deno and vitest). */
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/**
+ * The folder holding logbench's package.json, found upwards from this module, so it is the same whether this runs
+ * from source (tsx, Deno, vitest) or compiled into lib/.
+ */
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 export const defaultConfigPath = resolve(packageRoot, "config/local.yaml");
 
 export type Env = Record<string, string | undefined>;
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "pipeline"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`logbench's package.json not found above ${from}`);
+  }
+}
 
 export async function loadConfig(path: string = defaultConfigPath, env: Env = process.env): Promise<Config> {
   const file = resolve(path);
@@ -99,15 +110,6 @@ function resolvePaths(config: Config, base: string): Config {
     );
   }
   return c;
-}
-
-function readSecret(file: string, field: string): string {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (err) {
-    // The message names the field and the file, never the content.
-    throw new LogbenchError("CONFIG", `${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
-  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -54,17 +54,3 @@ export function backlogGauges(ctx: Context, source: string): (bytes: number, fil
     ctx.metrics.set("logbench_source_backlog_files", labels, files);
   };
 }
-
-/** Sleep that ends early (resolving) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}

@@ -19,6 +19,7 @@ import {
   withDuckDb,
 } from "../../connectors/duckdb/connection.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
+import { PART_FILE_GLOB, parseDayDir, parseHourDir } from "../archive/layout.ts";
 import type { Config } from "../config/schema.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
 import { MEASUREMENT_SCHEMA, MEASUREMENTS } from "../model/window.ts";
@@ -91,7 +92,7 @@ async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context):
       await syncArchive(store, config.topic, join(root, config.topic));
     }
     const dir = join(root, config.topic);
-    await createEventsView(conn, (await hasParquet(dir)) ? [join(dir, "dt=*", "hour=*", "*.parquet")] : []);
+    await createEventsView(conn, (await hasParquet(dir)) ? [join(dir, ...PART_FILE_GLOB)] : []);
   } finally {
     await store.close();
   }
@@ -120,9 +121,10 @@ export async function createEventsView(conn: DuckDBConnection, sources: string[]
 async function hasParquet(dir: string): Promise<boolean> {
   try {
     for (const day of await readdir(dir))
-      if (day.startsWith("dt="))
+      if (parseDayDir(day) !== null)
         for (const hour of await readdir(join(dir, day)))
-          if ((await readdir(join(dir, day, hour))).some((f) => f.endsWith(".parquet"))) return true;
+          if (parseHourDir(hour) !== null && (await readdir(join(dir, day, hour))).some((f) => f.endsWith(".parquet")))
+            return true;
   } catch {
     return false;
   }

@@ -9,7 +9,7 @@ import { localRootOf, syncArchive } from "../../connectors/archive-sync.ts";
 import { queryRows, withDuckDb } from "../../connectors/duckdb/connection.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore } from "../../connectors/types.ts";
-import { parsePartName } from "../archive/layout.ts";
+import { dayDirName, parseDayDir, parseFinalName, parseHourDir } from "../archive/layout.ts";
 import type { Config } from "../config/schema.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import { createEventsView } from "../query/catalog.ts";
@@ -30,15 +30,16 @@ export interface ArchiveFile {
 export async function listArchive(store: ArchiveStore, topic: string): Promise<ArchiveFile[]> {
   const files: ArchiveFile[] = [];
   const days = await listOrEmpty(store, topic);
-  for (const day of days.filter((d) => d.type === "DIRECTORY" && d.name.startsWith("dt=")).sort(byName)) {
-    for (const hour of (await listOrEmpty(store, day.path)).filter((h) => h.name.startsWith("hour=")).sort(byName)) {
+  for (const day of days.filter((d) => d.type === "DIRECTORY" && parseDayDir(d.name) !== null).sort(byName)) {
+    const hours = (await listOrEmpty(store, day.path)).filter((h) => parseHourDir(h.name) !== null);
+    for (const hour of hours.sort(byName)) {
       for (const file of await listOrEmpty(store, hour.path)) {
-        const part = file.name.endsWith(".parquet") ? parsePartName(file.name) : null;
+        const part = parseFinalName(file.name);
         if (file.type !== "FILE" || !part) continue;
         files.push({
           path: file.path,
-          dt: day.name.slice(3),
-          hour: hour.name.slice(5),
+          dt: parseDayDir(day.name)!,
+          hour: parseHourDir(hour.name)!,
           partition: part.partition,
           firstOffset: part.first,
           lastOffset: part.last,
@@ -72,7 +73,7 @@ export async function localPaths(config: Config, store: ArchiveStore, files: Arc
   if (root) return files.map((f) => join(root, ...f.path.split("/")));
   const cache = resolve(config.stateDir, "notebooks-archive");
   for (const dt of new Set(files.map((f) => f.dt))) {
-    const prefix = `${config.topic}/dt=${dt}`;
+    const prefix = `${config.topic}/${dayDirName(dt)}`;
     await syncArchive(store, prefix, join(cache, ...prefix.split("/")), { suffix: ".parquet" });
   }
   return files.map((f) => join(cache, ...f.path.split("/")));

@@ -5,10 +5,11 @@
  */
 import { access, constants } from "node:fs/promises";
 import { z } from "zod";
+import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceComponent, type SourceRuntime, sleep, sourceFields } from "../source.ts";
+import { type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
 
 export const replaySourceSchema = z
   .object({

@@ -8,18 +8,12 @@ import { join } from "node:path";
 import { z } from "zod";
 import { duration } from "../../../connectors/config-helpers.ts";
 import { LogbenchError } from "../../../connectors/errors.ts";
+import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import { ingestFile } from "../file-ingest.ts";
 import { globToRegExp } from "../glob.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import {
-  backlogGauges,
-  type Source,
-  type SourceComponent,
-  type SourceRuntime,
-  sleep,
-  sourceFields,
-} from "../source.ts";
+import { backlogGauges, type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
 
 export const spooldirSourceSchema = z
   .object({

@@ -17,19 +17,13 @@
 import { access, constants, stat } from "node:fs/promises";
 import { z } from "zod";
 import { duration } from "../../../connectors/config-helpers.ts";
+import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import { alreadyOnBus, type LineTarget, settled, sortLines } from "../file-ingest.ts";
 import { expandGlobs, globBase } from "../glob.ts";
 import { readLines } from "../lines.ts";
 import { createParser } from "../parse/index.ts";
 import { type FilePosition, PositionStore } from "../positions.ts";
-import {
-  backlogGauges,
-  type Source,
-  type SourceComponent,
-  type SourceRuntime,
-  sleep,
-  sourceFields,
-} from "../source.ts";
+import { backlogGauges, type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
 import { FileChanged } from "./tail-files.ts";
 import { type Followed, FollowedFiles } from "./tail-state.ts";
 

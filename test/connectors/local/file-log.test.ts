@@ -139,9 +139,11 @@ describe("local file log", () => {
       onAssigned: async () => sub.seek(second.partition, second.offset + 1),
     });
     await waitFor(() => got.length >= 2, "the records after r2");
-    await new Promise((r) => setTimeout(r, 300));
+    // A last record on the same partition, instead of a pause: once it arrived, nothing else is before it.
+    await b.produce("weblogs", [{ key: "same-host", value: "end" }]);
+    await waitFor(() => got.some((m) => text(m) === "end"), "the record after them");
     await sub.stop();
-    expect(got.map(text)).toEqual(["r3", "r4"]);
+    expect(got.map(text)).toEqual(["r3", "r4", "end"]);
   });
 
   it("loses nothing when two processes append to the same partitions at once, while a third reads", async () => {
@@ -160,9 +162,21 @@ describe("local file log", () => {
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
     await waitFor(() => got.length >= 3000, "3000 records from two producers", 60_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // One last record per partition, instead of a pause: once each arrived, its partition has delivered everything.
+    const lastKeys = [0, 1, 2].map((p) => {
+      let i = 0;
+      while (partitionForKey(`end-${i}`, 3) !== p) i++;
+      return `end-${i}`;
+    });
+    await reader.produce(
+      "weblogs",
+      lastKeys.map((key) => ({ key, value: key })),
+    );
+    await waitFor(() => lastKeys.every((k) => got.some((m) => text(m) === k)), "a last record on every partition");
     await sub.stop();
-    const values = got.map(text);
+    for (let p = 0; p < 3; p++) expect(text(got.filter((m) => m.partition === p).at(-1)!)).toBe(lastKeys[p]);
+    expect(got.filter((m) => lastKeys.includes(text(m)))).toHaveLength(3);
+    const values = got.map(text).filter((v) => !lastKeys.includes(v));
     expect(new Set(values).size).toBe(3000);
     expect(values.length).toBe(3000);
     for (const prefix of ["a", "b"]) {
