@@ -119,6 +119,29 @@ describe("tail source", () => {
     w.close();
   });
 
+  it("stops reading a file truncated while it is inside it, and goes on in the copy (never the new bytes at old offsets)", async () => {
+    const h = harness();
+    const access = join(h.logs, "access.log");
+    const w = new LogWriter(access);
+    const g = gate();
+    const t = h.start({ watch: false, batchLines: 500 }, g.install);
+    await until("the file followed", () => Object.keys(h.positions().files).length === 1);
+    g.arm();
+    w.lines(lines(0, 3000)); // several read chunks: the tail holds the first, the rest are read after the truncation
+    await g.held;
+    copyFileSync(access, `${access}.1`);
+    truncateSync(access, 0);
+    w.lines(lines(3000, 4000));
+    g.release();
+    await until("4000 events", async () => (await h.onBus()).events.length >= 4000);
+    await pause(200);
+    const { events, dead } = await h.onBus();
+    expect(dead).toEqual([]);
+    expect(events).toEqual(lines(0, 4000));
+    await t.stop();
+    w.close();
+  });
+
   it("does not read copytruncate's copy again when the glob matches it too", async () => {
     const h = harness();
     const access = join(h.logs, "access.log");
