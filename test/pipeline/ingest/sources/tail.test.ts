@@ -77,15 +77,17 @@ describe("tail source", () => {
     const h = harness();
     const access = join(h.logs, "access.log");
     const w = new LogWriter(access);
-    const t = h.start();
+    const t = h.start({ rotateWait: 1000 });
     await until("the file followed", () => Object.keys(h.positions().files).length === 1);
     w.lines(lines(0, 30));
     await until("some events", async () => (await h.onBus()).events.length >= 10);
     renameSync(access, `${access}.1`);
-    w.lines(lines(30, 40)); // the server still writes the old file until it reopens its log
+    w.lines(lines(30, 35)); // one worker still writes the old file until it reopens its log
     await until("the rotated file seen", () => h.metrics.get(BACKLOG_FILES, { source: "web" }) === 1);
-    w.reopen();
-    w.lines(lines(40, 60));
+    const reopened = new LogWriter(access); // another worker has reopened already
+    reopened.lines(lines(40, 60));
+    await pause(100);
+    w.lines(lines(35, 40));
     await until("60 events", async () => (await h.onBus()).events.length >= 60);
     await pause(200);
     expect((await h.onBus()).events).toEqual(lines(0, 60));
@@ -94,6 +96,7 @@ describe("tail source", () => {
     expect(Object.values(h.positions().files).map((p) => p.path)).toEqual([access]);
     await t.stop();
     w.close();
+    reopened.close();
   });
 
   it("reads what it had not yet read from copytruncate's copy, then the truncated file from 0", async () => {
@@ -272,43 +275,53 @@ describe("tail source", () => {
     });
   }
 
-  it("puts every line on the bus once when it dies between a batch's acknowledgement and its save, in a rotated file", async () => {
-    const h = harness();
-    const access = join(h.logs, "access.log");
-    const w = new LogWriter(access);
-    let t = h.start();
-    await until("the file followed", () => Object.keys(h.positions().files).length === 1);
-    w.lines(lines(0, 20));
-    await until("20 events", async () => (await h.onBus()).events.length >= 20);
-    await t.stop();
-    renameSync(access, `${access}.1`);
-    w.lines(lines(20, 40));
-    w.reopen();
-    w.lines(lines(40, 50));
-    // The second batch after the restart is acknowledged, then marks() fails: the position is not saved.
-    let published = 0;
-    t = h.start({}, (p) => {
-      const publish = p.publish.bind(p);
-      const marks = p.marks.bind(p);
-      p.publish = async (...args) => {
-        await publish(...args);
-        published++;
-      };
-      p.marks = async () => {
-        if (published === 2) throw new Error("simulated crash");
-        return marks();
-      };
+  // Killed after the rotated file's second batch after a restart, or after the first batch of the file after it
+  // (the file saved last is then the new one: it must have been saved, with marks, before that batch).
+  for (const [crashAfter, where] of [
+    [2, "in a rotated file"],
+    [3, "in the file after a rotated one"],
+  ] as const) {
+    it(`puts every line on the bus once when it dies between a batch's acknowledgement and its save, ${where}`, async () => {
+      const h = harness();
+      const access = join(h.logs, "access.log");
+      const w = new LogWriter(access);
+      let t = h.start();
+      await until("the file followed", () => Object.keys(h.positions().files).length === 1);
+      w.lines(lines(0, 20));
+      await until("20 events", async () => (await h.onBus()).events.length >= 20);
+      await t.stop();
+      renameSync(access, `${access}.1`);
+      const old = lines(20, 40);
+      old[15] = "garbage in the batch that is on the bus but not saved";
+      w.lines(old);
+      w.reopen();
+      w.lines(lines(40, 50));
+      let published = 0;
+      t = h.start({}, (p) => {
+        const publish = p.publish.bind(p);
+        const marks = p.marks.bind(p);
+        p.publish = async (...args) => {
+          await publish(...args);
+          published++;
+        };
+        p.marks = async () => {
+          if (published === crashAfter) throw new Error("simulated crash");
+          return marks();
+        };
+      });
+      await expect(t.run).rejects.toThrow("simulated crash");
+      const good = [...lines(0, 35), ...lines(36, 50)];
+      expect((await h.onBus()).events).toEqual(good.slice(0, crashAfter === 2 ? 39 : 49));
+      t = h.start();
+      await until("49 events", async () => (await h.onBus()).events.length >= 49);
+      await pause(300);
+      const { events, dead } = await h.onBus();
+      expect(events).toEqual(good);
+      expect(dead.map((d) => [d.raw, d.file, d.line])).toEqual([[old[15], `${access}.1`, 36]]);
+      await t.stop();
+      w.close();
     });
-    await expect(t.run).rejects.toThrow("simulated crash");
-    expect((await h.onBus()).events).toEqual(lines(0, 40));
-    expect(h.positions().last).toBeDefined();
-    t = h.start();
-    await until("50 events", async () => (await h.onBus()).events.length >= 50);
-    await pause(300);
-    expect((await h.onBus()).events).toEqual(lines(0, 50));
-    await t.stop();
-    w.close();
-  });
+  }
 
   it("reads a new file that has the old one's inode from its start: the fingerprint tells them apart", async () => {
     const h = harness();
