@@ -323,6 +323,45 @@ describe("tail source", () => {
     });
   }
 
+  it("keeps what recovery found when the file saved last is found again as copytruncate's copy, across a second crash", async () => {
+    const h = harness();
+    const access = join(h.logs, "access.log");
+    const w = new LogWriter(access);
+    /** Dies right after its first batch is acknowledged. */
+    const crashing = (p: Publisher) => {
+      const publish = p.publish.bind(p);
+      const marks = p.marks.bind(p);
+      let published = 0;
+      p.publish = async (...args) => {
+        await publish(...args);
+        published++;
+      };
+      p.marks = async () => {
+        if (published === 1) throw new Error("simulated crash");
+        return marks();
+      };
+    };
+    let t = h.start();
+    await until("the file followed", () => Object.keys(h.positions().files).length === 1);
+    w.lines(lines(0, 20));
+    await until("20 events", async () => (await h.onBus()).events.length >= 20);
+    await t.stop();
+    w.lines(lines(20, 40));
+    t = h.start({}, crashing); // 20..30 on the bus, not saved
+    await expect(t.run).rejects.toThrow("simulated crash");
+    copyFileSync(access, `${access}.1`);
+    truncateSync(access, 0);
+    w.lines(lines(40, 50));
+    t = h.start({}, crashing); // in the copy: 20..30 skipped, then dies again before saving
+    await expect(t.run).rejects.toThrow("simulated crash");
+    t = h.start();
+    await until("50 events", async () => (await h.onBus()).events.length >= 50);
+    await pause(300);
+    expect((await h.onBus()).events).toEqual(lines(0, 50));
+    await t.stop();
+    w.close();
+  });
+
   it("reads a new file that has the old one's inode from its start: the fingerprint tells them apart", async () => {
     const h = harness();
     const access = join(h.logs, "access.log");
