@@ -37,8 +37,6 @@ interface Buffer {
   lastRecordAt: number;
   /** Offsets below this are archived already. */
   resumeFrom: number;
-  /** Serialises batches, timer rolls and revokes of one partition. */
-  lock: Promise<void>;
 }
 
 export interface ArchiveStageDeps {
@@ -60,6 +58,7 @@ export class ArchiveStage {
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
+  private readonly locks = new Map<number, Promise<void>>();
   /** A timed roll failed for good; the daemon is stopping. */
   private failed = false;
 
@@ -248,14 +247,17 @@ export class ArchiveStage {
     }
   }
 
+  /**
+   * Serialises batches, timer rolls and revokes of one partition. The lock lives beside the buffers, not in
+   * them: a roll replaces the partition's buffer, and work queued behind the old buffer's lock (a timer roll
+   * waiting for a retrying batch) would otherwise run at the same time as the next batch on a fresh lock.
+   */
   private withLock(partition: number, fn: () => Promise<void>): Promise<void> {
-    let buf = this.buffers.get(partition);
-    if (!buf) {
-      buf = emptyBuffer(0);
-      this.buffers.set(partition, buf);
-    }
-    const run = buf.lock.then(fn);
-    buf.lock = run.catch(() => {});
+    const run = (this.locks.get(partition) ?? Promise.resolve()).then(fn);
+    this.locks.set(
+      partition,
+      run.catch(() => {}),
+    );
     return run;
   }
 
@@ -289,6 +291,5 @@ function emptyBuffer(resumeFrom: number): Buffer {
     openedAt: 0,
     lastRecordAt: 0,
     resumeFrom,
-    lock: Promise.resolve(),
   };
 }
