@@ -5,7 +5,7 @@
 import { LogbenchError } from "../../../connectors/errors.ts";
 import type { LogEvent } from "../../model/log-event.ts";
 import { newRequestParts, setTarget, splitRequest } from "./request.ts";
-import { decodeLine, firstInvalidUtf8, show } from "./text.ts";
+import { decodeAsciiLine, decodeLine, firstInvalidUtf8, show } from "./text.ts";
 import { EPOCH_UNITS, type EpochUnit, newTimeScratch, scanClfTime, scanIsoTime, TimeParts } from "./time.ts";
 import { compileTimePattern, type TimePattern } from "./time-pattern.ts";
 import { JSON_FIELDS, type JsonField, type JsonMapping, type LineParser, type ParseOutcome } from "./types.ts";
@@ -120,7 +120,8 @@ export class JsonLineParser implements LineParser {
     this.keepExtra = mapping.keepExtra ?? true;
   }
 
-  parse(line: Uint8Array, source: string): ParseOutcome {
+  parse(line: Uint8Array, source: string, ascii = false): ParseOutcome {
+    if (ascii) return this.parseText(decodeAsciiLine(line), source);
     const s = decodeLine(line);
     if (s === null) return fail(`invalid UTF-8 at byte ${firstInvalidUtf8(line)}`);
     return this.parseText(s, source);

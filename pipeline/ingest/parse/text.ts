@@ -20,6 +20,18 @@ export function decodeLine(bytes: Uint8Array): string | null {
   return text;
 }
 
+const latin1Slice = (globalThis.Buffer?.prototype as unknown as { latin1Slice?: SliceFn } | undefined)?.latin1Slice;
+
+/**
+ * decodeLine for bytes known to be ASCII (readLines checks each chunk at once): a byte copy, about
+ * twice as fast as the UTF-8 decode, and no U+FFFD test.
+ */
+export function decodeAsciiLine(bytes: Uint8Array): string {
+  let n = bytes.length;
+  if (n > 0 && bytes[n - 1] === 13) n--;
+  return latin1Slice ? latin1Slice.call(bytes, 0, n) : decoder.decode(bytes.subarray(0, n));
+}
+
 /** Byte index of the first invalid UTF-8 sequence (for dead-letter reasons), -1 when valid. */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
