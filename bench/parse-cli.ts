@@ -84,8 +84,9 @@ export async function cliTable(inputs: BenchInput[], formats: string[], rounds: 
       input,
       fmt(t.wall, 2),
       t.cpu === null ? "–" : fmt(t.cpu, 2),
-      lines === null ? "–" : fmt(lines / Math.max(t.wall - start.wall, 1e-3)),
-      lines === null || cpuWork === null ? "–" : fmt(lines / Math.max(cpuWork, 1e-3)),
+      // Within 50 ms of the start-up run, the difference is noise: no rate.
+      lines === null || t.wall - start.wall < 0.05 ? "–" : fmt(lines / (t.wall - start.wall)),
+      lines === null || cpuWork === null || cpuWork < 0.05 ? "–" : fmt(lines / cpuWork),
       note,
     ]);
   };
