@@ -99,7 +99,17 @@ export async function startDaemon(
       )
     : [];
   const recordWriters = config.aggregator.enabled
-    ? streams.map((stream) => new RecordsStage({ bus, series, stream, group: config.aggregator.group, ctx }))
+    ? streams.map(
+        (stream) =>
+          new RecordsStage({
+            bus,
+            series,
+            stream,
+            group: config.aggregator.group,
+            deadLetterTopic: config.deadLetters.topic,
+            ctx,
+          }),
+      )
     : [];
   const stages: Array<[string, { start(): Promise<{ done: Promise<void> }> } | null]> = [
     ["archive", archiver],
