@@ -8,12 +8,15 @@ import { join } from "node:path";
 import type { Logger } from "../connectors/context.ts";
 import { MetricsRegistry } from "../connectors/context.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
+import { RecordsStage } from "./aggregate/records-stage.ts";
 import { AggregateStage } from "./aggregate/stage.ts";
 import { type ApiServer, startApi } from "./api/server.ts";
+import { RECORDS_FORMAT } from "./archive/formats.ts";
 import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
-import { createSource } from "./ingest/registry.ts";
+import { createSource, recordStreams } from "./ingest/registry.ts";
+import { recordsGroup } from "./model/record.ts";
 
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
@@ -77,9 +80,46 @@ export async function startDaemon(
         onFatal: (err) => fail("aggregate", err),
       })
     : null;
-  const subscriptions = await Promise.all([archiver?.start(), aggregator?.start()]);
+  // A polling source's records topic gets its own archive stage instance and records stage (one group per topic).
+  const streams = recordStreams(config.sources, config.topic);
+  const recordArchivers = config.archiver.enabled
+    ? streams.map(
+        (stream) =>
+          new ArchiveStage({
+            bus,
+            store: archive,
+            topic: stream.topic,
+            format: RECORDS_FORMAT,
+            deadLetterTopic: config.deadLetters.topic,
+            config: { ...config.archiver, group: recordsGroup(config.archiver.group, stream.topic) },
+            scratchDir: join(config.stateDir, "tmp"),
+            ctx,
+            onFatal: (err) => fail("archive", err),
+          }),
+      )
+    : [];
+  const recordWriters = config.aggregator.enabled
+    ? streams.map(
+        (stream) =>
+          new RecordsStage({
+            bus,
+            series,
+            stream,
+            group: config.aggregator.group,
+            deadLetterTopic: config.deadLetters.topic,
+            ctx,
+          }),
+      )
+    : [];
+  const stages: Array<[string, { start(): Promise<{ done: Promise<void> }> } | null]> = [
+    ["archive", archiver],
+    ["aggregate", aggregator],
+    ...recordArchivers.map((s): [string, ArchiveStage] => ["archive", s]),
+    ...recordWriters.map((s): [string, RecordsStage] => ["aggregate", s]),
+  ];
+  const subscriptions = await Promise.all(stages.map(([, stage]) => stage?.start()));
   subscriptions.forEach((sub, i) => {
-    sub?.done.catch((err) => fail(i === 0 ? "archive" : "aggregate", err));
+    sub?.done.catch((err) => fail(stages[i]![0], err));
   });
 
   let api: ApiServer | null = null;
@@ -123,7 +163,12 @@ export async function startDaemon(
     });
     logger.info("Draining: sources stop, stages write what they hold.");
     await sourcesDone;
-    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await Promise.allSettled([
+      archiver?.stop(),
+      aggregator?.stop(),
+      ...recordArchivers.map((s) => s.stop()),
+      ...recordWriters.map((s) => s.stop()),
+    ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
     if (failure) throw failure;

@@ -1,5 +1,6 @@
 /**
  * The archive consumer group: LogEvents from the bus → time-bucketed Parquet in the ArchiveStore, exactly once.
+ * The same stage archives a polling source's records topic (one instance per topic, `format: RECORDS_FORMAT`).
  *
  * Each partition buffers its records by (dt, hour) bucket. A roll (on size, record count, age, idle partition,
  * revoke or stop) writes every bucket to a temporary file, then commits the roll by creating a write-ahead-log
@@ -11,9 +12,10 @@ import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import { busDeadLetter, decodeEvent } from "../model/decode-event.ts";
-import type { DeadLetter, LogEvent } from "../model/log-event.ts";
+import { busDeadLetter } from "../model/decode-event.ts";
+import type { DeadLetter } from "../model/log-event.ts";
 import { retryWhileRunning } from "../retry.ts";
+import { type ArchiveFormat, EVENTS_FORMAT } from "./formats.ts";
 import {
   bucketKey,
   bucketOf,
@@ -28,7 +30,7 @@ import { type Compression, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
 interface Buffer {
-  buckets: Map<string, { events: LogEvent[]; first: number; last: number }>;
+  buckets: Map<string, { rows: unknown[]; first: number; last: number }>;
   first: number;
   last: number;
   records: number;
@@ -43,6 +45,8 @@ export interface ArchiveStageDeps {
   bus: Bus;
   store: ArchiveStore;
   topic: string;
+  /** What the topic holds; LogEvents by default. */
+  format?: ArchiveFormat<unknown>;
   /** Where messages that are not LogEvents go. */
   deadLetterTopic: string;
   config: Config["archiver"];
@@ -62,7 +66,10 @@ export class ArchiveStage {
   /** A timed roll failed for good; the daemon is stopping. */
   private failed = false;
 
+  private readonly format: ArchiveFormat<unknown>;
+
   constructor(private readonly deps: ArchiveStageDeps) {
+    this.format = deps.format ?? (EVENTS_FORMAT as ArchiveFormat<unknown>);
     const m = deps.ctx.metrics;
     m.describe("logbench_archive_received_total", "counter", "Records read from the bus by the archiver");
     m.describe("logbench_archive_sent_total", "counter", "Records written to archive files");
@@ -134,19 +141,18 @@ export class ArchiveStage {
         skipped++;
         continue;
       }
-      const decoded = decodeEvent(msg);
+      const decoded = this.format.decode(msg);
       if ("reason" in decoded) {
         rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
         continue;
       }
-      const { event } = decoded;
-      const key = bucketKey(bucketOf(event.ts));
+      const key = bucketKey(bucketOf(decoded.ts));
       let bucket = buf.buckets.get(key);
       if (!bucket) {
-        bucket = { events: [], first: msg.offset, last: msg.offset };
+        bucket = { rows: [], first: msg.offset, last: msg.offset };
         buf.buckets.set(key, bucket);
       }
-      bucket.events.push(event);
+      bucket.rows.push(decoded.row);
       bucket.last = msg.offset;
       if (buf.records === 0) {
         buf.first = msg.offset;
@@ -200,10 +206,10 @@ export class ArchiveStage {
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
     for (const [bucket, b] of buf.buckets) {
-      const data = await this.encoder!.encode(b.events, config.compression as Compression);
+      const data = await this.encoder!.encodeRows(b.rows, this.format.layout, config.compression as Compression);
       const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
       await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
-      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.events.length });
+      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.rows.length });
       bytes += data.length;
     }
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.

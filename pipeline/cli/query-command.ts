@@ -11,12 +11,14 @@ const HELP = `Usage: logbench query "SQL" [--config FILE] [--format table|csv|js
 DuckDB SQL over what the daemon of the config (default config/local.yaml) has written:
   events                 archived LogEvents: ts (epoch ms), host, ident, user, method, path, query, protocol,
                          status, bytes, referrer, agent, source
+  records                records of http-poll sources: source, key, ts (epoch ms), record (JSON)
   dead_letters           at, source, file, line, "offset", reason, raw, rawBase64
   requests               time (window start, epoch ms), window, source, partition, count, bytes,
                          status_4xx, status_5xx, unique_hosts
   requests_by_method     time, window, source, partition, method, count
   requests_by_status     time, window, source, partition, status, count
   top_paths, top_hosts   time, window, source, partition, rank, value, count
+  <measurement>          of each http-poll source: time (record ts), source, its tags, its fields
 Series rows are per partition: sum(count) … group by time for totals.
 
 Examples:

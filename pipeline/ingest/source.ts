@@ -25,6 +25,25 @@ export interface Source {
 export interface SourceComponent<S extends TypedSchema> extends Component<S, SourceRuntime, Source> {
   /** `logbench doctor`: what can be checked without starting it (a folder exists, files are readable…). */
   check(config: z.infer<S>): Promise<string>;
+  /**
+   * A source that puts records (not LogEvents) on the bus says where and what they become: the archive and the
+   * records stage subscribe to its topic, the query catalog shows its measurement. `eventsTopic` is the config's
+   * `topic`, from which default records topic names are made.
+   */
+  records?(config: z.infer<S>, eventsTopic: string): RecordStream;
+}
+
+/** One source's records on the bus (see pipeline/model/record.ts) and the series points made of them. */
+export interface RecordStream {
+  source: string;
+  /** Bus topic of its RecordMessages; also their folder in the archive. */
+  topic: string;
+  /** Each record becomes one point of this measurement. */
+  measurement: string;
+  /** Record fields that become tags (as strings). */
+  tags: string[];
+  /** Record fields that become numeric fields. */
+  fields: string[];
 }
 
 /** Fields most sources share, so their names, defaults and descriptions stay the same everywhere. */

@@ -1,9 +1,11 @@
 /**
  * The SQL catalog behind `logbench query` and the notebooks' data loaders: an in-memory DuckDB with
  *   events        the archived LogEvents (Parquet; an HDFS archive is mirrored to a local cache first)
+ *   records       the archived records of every polling source (source, key, ts, record as JSON)
  *   dead_letters  every dead letter on the bus (raw line, source, file, line, offset, reason)
  *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
  *                 the series: columns time (epoch ms, the window start) + tags + fields
+ *   <measurement> of each polling source: time (the record's ts) + source + its tags + its fields
  * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP.
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -21,6 +23,7 @@ import {
 import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
 import { PART_FILE_GLOB, parseDayDir, parseHourDir } from "../archive/layout.ts";
 import type { Config } from "../config/schema.ts";
+import { recordStreams } from "../ingest/registry.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
 import { MEASUREMENT_SCHEMA, MEASUREMENTS } from "../model/window.ts";
 
@@ -45,7 +48,7 @@ const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARC
 
 export interface CatalogOptions {
   /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
-  tables?: Array<"events" | "dead_letters" | "series">;
+  tables?: Array<"events" | "records" | "dead_letters" | "series">;
 }
 
 /** Open the catalog, run `fn`, clean up. */
@@ -55,11 +58,12 @@ export async function withCatalog<T>(
   fn: (conn: DuckDBConnection) => Promise<T>,
   options: CatalogOptions = {},
 ): Promise<T> {
-  const want = new Set(options.tables ?? ["events", "dead_letters", "series"]);
+  const want = new Set(options.tables ?? ["events", "records", "dead_letters", "series"]);
   const scratch = await mkdtemp(join(tmpdir(), "logbench-query-"));
   try {
     return await withDuckDb(":memory:", {}, async (conn) => {
       if (want.has("events")) await loadEvents(conn, config, ctx);
+      if (want.has("records")) await loadRecords(conn, config, ctx);
       if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
       if (want.has("series")) await loadSeries(conn, config, ctx, scratch);
       return fn(conn);
@@ -69,33 +73,63 @@ export async function withCatalog<T>(
   }
 }
 
-/** Tables a SQL text mentions, so `select count(*) from events` does not read the whole bus. */
-export function tablesIn(sql: string): NonNullable<CatalogOptions["tables"]> {
+/**
+ * Tables a SQL text mentions, so `select count(*) from events` does not read the whole bus. `measurements` are the
+ * configured record measurements, series tables beside the built-in ones.
+ */
+export function tablesIn(sql: string, measurements: string[] = []): NonNullable<CatalogOptions["tables"]> {
   const lower = sql.toLowerCase();
   const out: NonNullable<CatalogOptions["tables"]> = [];
-  if (/\bevents\b/.test(lower)) out.push("events");
-  if (/\bdead_letters\b/.test(lower)) out.push("dead_letters");
-  if (Object.values(MEASUREMENTS).some((m) => new RegExp(`\\b${m}\\b`).test(lower))) out.push("series");
-  return out.length ? out : ["events", "dead_letters", "series"];
+  const mentions = (name: string) =>
+    new RegExp(`\\b${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(lower);
+  if (mentions("events")) out.push("events");
+  if (mentions("records")) out.push("records");
+  if (mentions("dead_letters")) out.push("dead_letters");
+  if ([...Object.values(MEASUREMENTS), ...measurements].some(mentions)) out.push("series");
+  return out.length ? out : ["events", "records", "dead_letters", "series"];
 }
 
 export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
-  return withCatalog(config, ctx, (conn) => queryRows(conn, sql), { tables: tablesIn(sql) });
+  const measurements = recordStreams(config.sources, config.topic).map((s) => s.measurement);
+  return withCatalog(config, ctx, (conn) => queryRows(conn, sql), { tables: tablesIn(sql, measurements) });
 }
 
-async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+/** Local folders of these archive topics (an HDFS archive is mirrored to stateDir/archive-cache first). */
+async function topicDirs(config: Config, ctx: Context, topics: string[]): Promise<string[]> {
   const store = await createArchiveStore(config.archive, ctx);
   try {
     let root = localRootOf(store);
     if (!root) {
       root = join(config.stateDir, "archive-cache");
-      await syncArchive(store, config.topic, join(root, config.topic));
+      for (const topic of topics) await syncArchive(store, topic, join(root, topic));
     }
-    const dir = join(root, config.topic);
-    await createEventsView(conn, (await hasParquet(dir)) ? [join(dir, ...PART_FILE_GLOB)] : []);
+    return topics.map((topic) => join(root, topic));
   } finally {
     await store.close();
   }
+}
+
+const partGlob = (dir: string) => join(dir, ...PART_FILE_GLOB);
+
+async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const [dir] = await topicDirs(config, ctx, [config.topic]);
+  await createEventsView(conn, (await hasParquet(dir!)) ? [partGlob(dir!)] : []);
+}
+
+/** `records`: every polling source's archived records, `record` as JSON (`record->>'Nation'`). */
+async function loadRecords(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const topics = recordStreams(config.sources, config.topic).map((s) => s.topic);
+  const globs: string[] = [];
+  for (const dir of await topicDirs(config, ctx, topics)) if (await hasParquet(dir)) globs.push(partGlob(dir));
+  const select = "SELECT source, key, ts, CAST(record AS JSON) AS record";
+  if (globs.length === 0) {
+    await conn.run(
+      "CREATE VIEW records AS SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS key, CAST(NULL AS BIGINT) AS ts, CAST(NULL AS JSON) AS record WHERE false",
+    );
+    return;
+  }
+  const list = globs.map(quoteLiteral).join(", ");
+  await conn.run(`CREATE VIEW records AS ${select} FROM read_parquet([${list}], hive_partitioning = false)`);
 }
 
 /**
@@ -153,9 +187,22 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
 async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
   const series = await createSeriesStore(config.series, ctx);
   try {
-    for (const measurement of Object.values(MEASUREMENTS)) {
+    // Record measurements' field types come from their points (BIGINT while every value is an integer).
+    const recordSchemas = recordStreams(config.sources, config.topic).map((s) => ({
+      measurement: s.measurement,
+      tags: ["source", ...s.tags],
+      fields: s.fields,
+    }));
+    const schemas = [
+      ...Object.values(MEASUREMENTS).map((m) => ({ measurement: m, known: MEASUREMENT_SCHEMA[m]!, fill: [] })),
+      ...recordSchemas.map((r) => ({
+        measurement: r.measurement,
+        known: { tags: r.tags, fields: {} },
+        fill: r.fields,
+      })),
+    ];
+    for (const { measurement, known, fill } of schemas) {
       const points = await series.query({ measurement });
-      const known = MEASUREMENT_SCHEMA[measurement]!;
       const tagKeys = new Set<string>(known.tags);
       const fieldTypes = new Map<string, string>(Object.entries(known.fields));
       for (const p of points) {
@@ -169,6 +216,7 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
           );
         }
       }
+      for (const f of fill) if (!fieldTypes.has(f)) fieldTypes.set(f, "DOUBLE");
       const columns = [
         `"time": "BIGINT"`,
         ...[...tagKeys].sort().map((k) => `${JSON.stringify(k)}: "VARCHAR"`),
