@@ -28,8 +28,6 @@ interface Buffer {
   lastRecordAt: number;
   /** Offsets below this are archived already. */
   resumeFrom: number;
-  /** Serialises batches, timer rolls and revokes of one partition. */
-  lock: Promise<void>;
 }
 
 export interface ArchiveStageDeps {
@@ -48,6 +46,7 @@ export interface ArchiveStageDeps {
 
 export class ArchiveStage {
   private subscription: Subscription | null = null;
+  private readonly locks = new Map<number, Promise<void>>();
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
@@ -238,14 +237,18 @@ export class ArchiveStage {
     }
   }
 
+  /**
+   * Serialises batches, timer rolls and revokes of one partition. The chain lives beside the buffers, not in
+   * them: a roll replaces the partition's buffer, and a lock inside it let work queued before the roll run
+   * alongside work queued after (overlapping files, and records added to a buffer already replaced).
+   */
   private withLock(partition: number, fn: () => Promise<void>): Promise<void> {
-    let buf = this.buffers.get(partition);
-    if (!buf) {
-      buf = emptyBuffer(0);
-      this.buffers.set(partition, buf);
-    }
-    const run = buf.lock.then(fn);
-    buf.lock = run.catch(() => {});
+    if (!this.buffers.has(partition)) this.buffers.set(partition, emptyBuffer(0));
+    const run = (this.locks.get(partition) ?? Promise.resolve()).then(fn);
+    this.locks.set(
+      partition,
+      run.catch(() => {}),
+    );
     return run;
   }
 
@@ -279,6 +282,5 @@ function emptyBuffer(resumeFrom: number): Buffer {
     openedAt: 0,
     lastRecordAt: 0,
     resumeFrom,
-    lock: Promise.resolve(),
   };
 }
