@@ -8,6 +8,10 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     module: "./parse.ts",
     summary: "Access-log parsing: logbench formats vs a regex parser vs GoAccess, lines/s and peak RSS (--rounds N)",
   },
+  generator: {
+    module: "./generator.ts",
+    summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);
