@@ -7,7 +7,7 @@ import type { Writable } from "node:stream";
 import { sleep } from "../ingest/source.ts";
 import { UNPACED_EVENT_RATE } from "../ingest/sources/generator.ts";
 import { SYNTH_FORMATS, SyntheticLog } from "../ingest/synth/access-log.ts";
-import { batchSizeFor, scheduledTime, TokenBucket } from "../ingest/synth/pacer.ts";
+import { batchSizeFor, burstFor, scheduledTime, TokenBucket } from "../ingest/synth/pacer.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, type Command, EXIT } from "./io.ts";
 import { Progress, type ProgressStream } from "./progress.ts";
@@ -95,7 +95,10 @@ export const generateCommand: Command = async (args: string[], io: CliIo): Promi
   const eventRate = rate ?? UNPACED_EVENT_RATE;
   const batch = batchSizeFor(rate ?? 0, 2000);
   const bucket = rate
-    ? new TokenBucket(rate, batch, { now: () => performance.now(), sleep: (ms) => sleep(ms, io.signal) })
+    ? new TokenBucket(rate, burstFor(rate, batch), {
+        now: () => performance.now(),
+        sleep: (ms) => sleep(ms, io.signal),
+      })
     : null;
   const stopped = () => io.signal.aborted || gone || out.destroyed;
   let lines = 0;

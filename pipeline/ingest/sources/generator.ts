@@ -13,7 +13,7 @@ import { createParser, toDeadLetter } from "../parse/index.ts";
 import { type FilePosition, PositionStore } from "../positions.ts";
 import { type Source, type SourceComponent, type SourceRuntime, sleep, sourceFields } from "../source.ts";
 import { SYNTH_FORMATS, SyntheticLog } from "../synth/access-log.ts";
-import { batchSizeFor, scheduledTime, TokenBucket } from "../synth/pacer.ts";
+import { batchSizeFor, burstFor, scheduledTime, TokenBucket } from "../synth/pacer.ts";
 
 /** Event-time spacing (lines per second) of a fixed-start schedule when no rate paces the run. */
 export const UNPACED_EVENT_RATE = 100;
@@ -96,7 +96,10 @@ export function createGeneratorSource(config: GeneratorSourceConfig, rt: SourceR
       if (pos.done) return;
       const bucket =
         config.rate > 0
-          ? new TokenBucket(config.rate, batch, { now: () => performance.now(), sleep: (ms) => sleep(ms, signal) })
+          ? new TokenBucket(config.rate, burstFor(config.rate, batch), {
+              now: () => performance.now(),
+              sleep: (ms) => sleep(ms, signal),
+            })
           : null;
       const stopped = () => signal.aborted;
       while (!signal.aborted) {

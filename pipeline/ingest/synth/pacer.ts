@@ -43,6 +43,14 @@ export class TokenBucket {
   }
 }
 
+/**
+ * Bucket size for a rate: one second of lines. A stall shorter than that (a busy machine, a slow bus ack) is made
+ * up by the next batches, so the rate holds over seconds; a longer one is not, so a burst never exceeds 1 s.
+ */
+export function burstFor(rate: number, batch: number): number {
+  return Math.max(batch, Math.ceil(rate));
+}
+
 /** Lines per batch for a rate: about 20 batches a second, so a batch never holds lines due far apart. */
 export function batchSizeFor(rate: number, maxLines: number): number {
   if (!(rate > 0)) return maxLines;
