@@ -22,13 +22,15 @@ describe("synthetic access log", () => {
       const all = lines(format, 100_000);
       let dead = 0;
       let shaped = 0;
-      for (const line of all) {
-        if (!parser.parseText(line, "t").ok) dead++;
-        const head = format === "clf" ? line : COMBINED.exec(line)?.[1];
+      for (let i = 0; i < all.length; i++) {
+        if (!parser.parseText(all[i]!, "t").ok) dead++;
+        // The shape, by a regex written here, on every 10th line (the parser sees them all).
+        if (i % 10 !== 0) continue;
+        const head = format === "clf" ? all[i] : COMBINED.exec(all[i]!)?.[1];
         if (head !== undefined && CLF.test(head)) shaped++;
       }
       expect(dead).toBe(0);
-      expect(shaped).toBe(100_000);
+      expect(shaped).toBe(10_000);
     },
   );
 
