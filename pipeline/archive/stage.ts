@@ -59,10 +59,10 @@ export interface ArchiveStageDeps {
 
 export class ArchiveStage {
   private subscription: Subscription | null = null;
+  private readonly locks = new Map<number, Promise<void>>();
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
-  private readonly locks = new Map<number, Promise<void>>();
   /** A timed roll failed for good; the daemon is stopping. */
   private failed = false;
 
@@ -254,11 +254,12 @@ export class ArchiveStage {
   }
 
   /**
-   * Serialises batches, timer rolls and revokes of one partition. The lock lives beside the buffers, not in
-   * them: a roll replaces the partition's buffer, and work queued behind the old buffer's lock (a timer roll
-   * waiting for a retrying batch) would otherwise run at the same time as the next batch on a fresh lock.
+   * Serialises batches, timer rolls and revokes of one partition. The chain lives beside the buffers, not in
+   * them: a roll replaces the partition's buffer, and a lock inside it let work queued before the roll run
+   * alongside work queued after (overlapping files, and records added to a buffer already replaced).
    */
   private withLock(partition: number, fn: () => Promise<void>): Promise<void> {
+    if (!this.buffers.has(partition)) this.buffers.set(partition, emptyBuffer(0));
     const run = (this.locks.get(partition) ?? Promise.resolve()).then(fn);
     this.locks.set(
       partition,

@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./replay-command.ts"), "replayCommand"),
     summary: "Publish a log file to the bus (--format, --speed)",
   },
+  generate: {
+    run: lazy(() => import("./generate-command.ts"), "generateCommand"),
+    summary: "Synthetic access-log lines on stdout (--format, --rate, --count, --seed)",
+  },
   query: {
     run: lazy(() => import("./query-command.ts"), "queryCommand"),
     summary: 'DuckDB SQL over events, dead_letters and the series ("select …")',

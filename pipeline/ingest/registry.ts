@@ -1,11 +1,12 @@
 /** Source types by config `type`. Adding a source = one file in sources/ plus one line in the list below. */
 import { defineRegistry } from "../../connectors/component.ts";
 import type { RecordStream, Source, SourceComponent, SourceRuntime } from "./source.ts";
+import { generatorSource } from "./sources/generator.ts";
 import { httpPollSource } from "./sources/http-poll.ts";
 import { replaySource } from "./sources/replay.ts";
 import { spooldirSource } from "./sources/spooldir.ts";
 
-export const sources = defineRegistry("source", [spooldirSource, replaySource, httpPollSource]);
+export const sources = defineRegistry("source", [spooldirSource, replaySource, httpPollSource, generatorSource]);
 
 export type SourceConfig = Parameters<typeof sources.create>[0];
 
