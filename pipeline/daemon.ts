@@ -102,7 +102,13 @@ export async function startDaemon(
   }
 
   const publisher = new Publisher(bus, topics, ctx);
-  const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
+  const runtime = {
+    publisher,
+    stateDir: config.stateDir,
+    parse: config.parse,
+    ctx,
+    ...(api ? { http: api.ingest } : {}),
+  };
   const started = config.sources.map((sc) => createSource(sc, runtime));
   const runs = started.map((source) =>
     source.run().catch((err) => {
