@@ -8,6 +8,11 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     module: "./parse.ts",
     summary: "Access-log parsing: logbench formats vs a regex parser vs GoAccess, lines/s and peak RSS (--rounds N)",
   },
+  tcp: {
+    module: "./tcp.ts",
+    summary:
+      "tcp source over loopback: lines/s vs a raw socket reader, with and without the local bus (--connections N)",
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);
