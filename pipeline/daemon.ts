@@ -14,6 +14,7 @@ import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
 import { createSource } from "./ingest/registry.ts";
+import type { Source } from "./ingest/source.ts";
 
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
@@ -109,7 +110,18 @@ export async function startDaemon(
     ctx,
     ...(api ? { http: api.ingest } : {}),
   };
-  const started = config.sources.map((sc) => createSource(sc, runtime));
+  let started: Source[];
+  try {
+    started = config.sources.map((sc) => createSource(sc, runtime));
+  } catch (err) {
+    // A source the config cannot build (a bad format, an http source without the API): close what was
+    // started, or the open subscriptions keep the process alive after the error is printed.
+    stop.abort();
+    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await api?.close();
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    throw err;
+  }
   const runs = started.map((source) =>
     source.run().catch((err) => {
       problems.push(`source ${source.name}: ${(err as Error).message}`);

@@ -72,7 +72,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
     if (url.pathname !== "/healthz" && !authorised(req, deps.token))
       return json(res, 401, { error: "missing or wrong bearer token" });
     if (url.pathname.startsWith(INGEST_PREFIX)) {
-      const name = decodeURIComponent(url.pathname.slice(INGEST_PREFIX.length));
+      const name = safeDecode(url.pathname.slice(INGEST_PREFIX.length));
       const handler = ingest.get(name);
       if (handler) return handler(req, res);
       const known = [...ingest.keys()].join(", ") || "none";
@@ -192,6 +192,14 @@ function authorised(req: IncomingMessage, token: string | undefined): boolean {
   const given = Buffer.from(req.headers.authorization?.replace(/^Bearer\s+/i, "") ?? "");
   const wanted = Buffer.from(token);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function intParam(url: URL, name: string, fallback: number): number {

@@ -7,7 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
 import { distributedConfig } from "./distributed-config.ts";
-import { httpScenario, httpSourceConfig, TOKEN, tcpScenario, tcpSourceConfig, withSource } from "./push-scenarios.ts";
+import {
+  HTTP_ROLL,
+  httpScenario,
+  httpSourceConfig,
+  TOKEN,
+  tcpScenario,
+  tcpSourceConfig,
+  withSource,
+} from "./push-scenarios.ts";
 
 describe("push sources, distributed pipeline (Kafka, WebHDFS, InfluxDB 1.x)", () => {
   it("the NASA sample streamed over TCP with a delay: every line an event or a dead letter, windows exact", async () => {
@@ -19,6 +27,6 @@ describe("push sources, distributed pipeline (Kafka, WebHDFS, InfluxDB 1.x)", ()
   it("the elastic sample pushed over HTTP: 9,999 events + 1 dead letter, answered only once durable", async () => {
     const dir = mkdtempSync(join(tmpdir(), "logbench-dist-http-"));
     const config = await distributedConfig(dir, `http${Date.now().toString(36)}`);
-    await httpScenario(withSource(config, httpSourceConfig, { port: 0, token: TOKEN }));
+    await httpScenario(withSource(config, httpSourceConfig, { api: { port: 0, token: TOKEN }, roll: HTTP_ROLL }));
   });
 });

@@ -15,11 +15,16 @@ import { type DaemonProcess, query, SAMPLES, startDaemon, stopDaemon, waitFor } 
 
 export const TOKEN = "e2e-push-token-0123456789";
 
-/** Rewrites a written config so it has only `source` (and, when given, this `api` section). */
-export function withSource(file: string, source: Record<string, unknown>, api?: Record<string, unknown>): string {
-  const config = parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  config.sources = [source];
-  if (api) config.api = api;
+/** Rewrites a written config so it has only `source`, and this `api` section and archive roll when given. */
+export function withSource(
+  file: string,
+  source: Record<string, unknown>,
+  more: { api?: Record<string, unknown>; roll?: Record<string, unknown> } = {},
+): string {
+  const config = parse(readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>;
+  config.sources = [source] as never;
+  if (more.api) config.api = more.api;
+  if (more.roll) config.archiver = { ...config.archiver, roll: more.roll };
   writeFileSync(file, stringify(config));
   return file;
 }
@@ -97,7 +102,7 @@ export async function tcpScenario(dir: string, config: string): Promise<void> {
 }
 
 /** 10,000 events: rolls of a few thousand records keep the number of Parquet files (and the run time) small. */
-export const HTTP_ROLL = { roll: { records: 4000, idle: "1s", interval: "1m", size: "64MB" } };
+export const HTTP_ROLL = { records: 4000, idle: "1s", interval: "1m", size: "64MB" };
 
 export const httpSourceConfig = { type: "http", name: "push", format: "combined", maxBodyBytes: "1MB" };
 
