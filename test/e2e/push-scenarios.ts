@@ -44,6 +44,32 @@ async function logged(d: DaemonProcess, message: string, field: string): Promise
   return String(JSON.parse(line!)[field]);
 }
 
+/** The sum of a metric's series on the daemon's /metrics. */
+async function metric(api: string, name: string, headers: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${api}/metrics`, { headers })).text();
+  let sum = 0;
+  for (const line of text.split("\n"))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(" ").at(-1));
+  return sum;
+}
+
+/**
+ * Waits on the daemon's own counters (cheap) before the catalog queries (a DuckDB catalog per probe, seconds each
+ * on a loaded machine) that then check the output.
+ */
+async function waitForStages(d: DaemonProcess, api: string, events: number, headers: Record<string, string> = {}) {
+  await waitFor(
+    "the archive and aggregate stages to take every event (daemon metrics)",
+    () =>
+      Promise.all([
+        metric(api, "logbench_archive_sent_total", headers),
+        metric(api, "logbench_aggregate_received_total", headers),
+      ]),
+    ([archived, aggregated]) => archived >= events && aggregated >= events,
+    { daemon: d, intervalMs: 300, timeoutMs: 150_000 },
+  );
+}
+
 function sampleLines(name: string): string[] {
   const lines = readFileSync(join(SAMPLES, name), "utf8").split("\n");
   if (lines.at(-1) === "") lines.pop();
@@ -75,6 +101,7 @@ export async function tcpScenario(dir: string, config: string): Promise<void> {
 
   const daemon = startDaemon(config);
   try {
+    const api = await logged(daemon, "API listening.", "url");
     const port = Number(await logged(daemon, "TCP source listening.", "port"));
     await Promise.all(
       perConnection.map(async (lines, c) => {
@@ -88,6 +115,7 @@ export async function tcpScenario(dir: string, config: string): Promise<void> {
         await new Promise<void>((r) => s.end(() => r()));
       }),
     );
+    await waitForStages(daemon, api, expected.good.length);
     await waitFor("all lines through the pipeline", () => counts(config), complete(expected), {
       daemon,
       timeoutMs: 150_000,
@@ -170,6 +198,7 @@ export async function httpScenario(config: string): Promise<void> {
     // A 200 means durable: the counts are what the bus acknowledged, and they add up to what was sent.
     expect(totals).toEqual({ events: 9_999, deadLetters: 1 });
 
+    await waitForStages(daemon, api, 9_999, auth);
     await waitFor(
       "all lines through the pipeline",
       () => counts(config),
