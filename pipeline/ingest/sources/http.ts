@@ -62,6 +62,7 @@ export function createHttpSource(config: HttpSourceConfig, rt: SourceRuntime): S
   const recordIsLine = parser.format.trim().toLowerCase() === "json";
   const log = rt.ctx.logger.child({ source: config.name });
   const { metrics, signal } = rt.ctx;
+  metrics.describe("logbench_ingest_errors_total", "counter", "Failed bus publishes of a source, by code");
   metrics.describe("logbench_http_ingest_requests_total", "counter", "Push requests by answer status");
   const inFlight = new Set<Promise<void>>();
   let stopping = false;

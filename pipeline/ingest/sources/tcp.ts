@@ -72,6 +72,7 @@ export function createTcpSource(config: TcpSourceConfig, rt: SourceRuntime): Sou
     "Connections not being read because the bus is behind (back-pressure on the senders)",
   );
   metrics.describe("logbench_tcp_received_bytes_total", "counter", "Bytes read from TCP connections");
+  metrics.describe("logbench_ingest_errors_total", "counter", "Failed bus publishes of a source, by code");
   metrics.describe("logbench_ingest_lost_total", "counter", "Lines received but never acknowledged by the bus");
   const batch = new LineBatcher(
     {
