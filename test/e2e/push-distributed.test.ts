@@ -7,15 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
 import { distributedConfig } from "./distributed-config.ts";
-import {
-  HTTP_ROLL,
-  httpScenario,
-  httpSourceConfig,
-  TOKEN,
-  tcpScenario,
-  tcpSourceConfig,
-  withSource,
-} from "./push-scenarios.ts";
+import { httpScenario, httpSourceConfig, TOKEN, tcpScenario, tcpSourceConfig, withSource } from "./push-scenarios.ts";
 
 /** The scenarios run the real daemon and poll DuckDB catalogs: minutes on a loaded CI machine. */
 const SCENARIO_TIMEOUT_MS = 300_000;
@@ -36,7 +28,7 @@ describe("push sources, distributed pipeline (Kafka, WebHDFS, InfluxDB 1.x)", ()
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "logbench-dist-http-"));
       const config = await distributedConfig(dir, `http${Date.now().toString(36)}`);
-      await httpScenario(withSource(config, httpSourceConfig, { api: { port: 0, token: TOKEN }, roll: HTTP_ROLL }));
+      await httpScenario(withSource(config, httpSourceConfig, { api: { port: 0, token: TOKEN } }));
     },
     SCENARIO_TIMEOUT_MS,
   );
