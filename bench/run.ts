@@ -16,6 +16,11 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     module: "./generator.ts",
     summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",
   },
+  tcp: {
+    module: "./tcp.ts",
+    summary:
+      "tcp source over loopback: lines/s vs a raw socket reader, with and without the local bus (--connections N)",
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -16,6 +16,7 @@ import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
 import { createSource, recordStreams } from "./ingest/registry.ts";
+import type { Source } from "./ingest/source.ts";
 import { recordsGroup } from "./model/record.ts";
 
 export interface DaemonHandle {
@@ -142,8 +143,25 @@ export async function startDaemon(
   }
 
   const publisher = new Publisher(bus, topics, ctx);
-  const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
-  const started = config.sources.map((sc) => createSource(sc, runtime));
+  const runtime = {
+    publisher,
+    stateDir: config.stateDir,
+    parse: config.parse,
+    ctx,
+    ...(api ? { http: api.ingest } : {}),
+  };
+  let started: Source[];
+  try {
+    started = config.sources.map((sc) => createSource(sc, runtime));
+  } catch (err) {
+    // A source the config cannot build (a bad format, an http source without the API): close what was
+    // started, or the open subscriptions keep the process alive after the error is printed.
+    stop.abort();
+    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await api?.close();
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    throw err;
+  }
   const runs = started.map((source) =>
     source.run().catch((err) => {
       problems.push(`source ${source.name}: ${(err as Error).message}`);

@@ -2,11 +2,20 @@
 import { defineRegistry } from "../../connectors/component.ts";
 import type { RecordStream, Source, SourceComponent, SourceRuntime } from "./source.ts";
 import { generatorSource } from "./sources/generator.ts";
+import { httpSource } from "./sources/http.ts";
 import { httpPollSource } from "./sources/http-poll.ts";
 import { replaySource } from "./sources/replay.ts";
 import { spooldirSource } from "./sources/spooldir.ts";
+import { tcpSource } from "./sources/tcp.ts";
 
-export const sources = defineRegistry("source", [spooldirSource, replaySource, httpPollSource, generatorSource]);
+export const sources = defineRegistry("source", [
+  spooldirSource,
+  replaySource,
+  tcpSource,
+  httpSource,
+  httpPollSource,
+  generatorSource,
+]);
 
 export type SourceConfig = Parameters<typeof sources.create>[0];
 
