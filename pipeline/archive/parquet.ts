@@ -5,11 +5,16 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance, DuckDBTimestampMillisecondsValue } from "@duckdb/node-api";
 import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
 import type { LogEvent } from "../model/log-event.ts";
+import { markTimestampUtc } from "./parquet-utc.ts";
 
-const COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
+/**
+ * `ts` is a TIMESTAMP in milliseconds, marked as UTC (parquet-utc.ts), so Spark, Trino and Hive read a time, not a
+ * number. The Hive partition columns dt and hour are in the path only, as those engines expect.
+ */
+const COLUMNS = `ts TIMESTAMP_MS, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
   protocol VARCHAR, status INTEGER, bytes BIGINT, referrer VARCHAR, agent VARCHAR, source VARCHAR, raw VARCHAR`;
 
 export type Compression = "zstd" | "snappy" | "gzip" | "uncompressed";
@@ -47,7 +52,7 @@ export class ParquetEncoder {
     try {
       const appender = await this.conn.createAppender(table);
       for (const e of events) {
-        appender.appendBigInt(BigInt(e.ts));
+        appender.appendTimestampMilliseconds(new DuckDBTimestampMillisecondsValue(BigInt(e.ts)));
         str(appender, e.host);
         str(appender, e.ident);
         str(appender, e.user);
@@ -67,7 +72,7 @@ export class ParquetEncoder {
       }
       appender.closeSync();
       await this.conn.run(`COPY ${table} TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`);
-      return new Uint8Array(await readFile(file));
+      return markTimestampUtc(new Uint8Array(await readFile(file)));
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${table}`);
       await rm(file, { force: true });

@@ -4,7 +4,8 @@
  *   dead_letters  every dead letter on the bus (raw line, source, file, line, offset, reason)
  *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
  *                 the series: columns time (epoch ms, the window start) + tags + fields
- * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP.
+ *   late          late events per window (which windows are incomplete, by how much; `logbench backfill --late`)
+ * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP; `events` also has `time`.
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -98,21 +99,39 @@ async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context):
 }
 
 /**
- * The `events` view over Parquet files or globs (the archive's columns, `ts` in epoch ms); typed and empty when
- * there are none. `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
+ * The `events` view over Parquet files or globs: the archive's columns with `ts` in epoch ms, and `time`, the same
+ * instant as a TIMESTAMP (UTC); typed and empty when there are none. Files written before `ts` became a Parquet
+ * TIMESTAMP hold it as a BIGINT of epoch ms: each file's type is read from its footer (parquet_schema), and the two
+ * kinds are read apart and unioned, so an archive with both stays readable. `raw` is kept only when parse.keepRaw is
+ * on; union_by_name gives NULL where a file lacks it.
  */
 export async function createEventsView(conn: DuckDBConnection, sources: string[]): Promise<void> {
-  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
+  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c));
   if (sources.length > 0) {
-    const list = sources.map(quoteLiteral).join(", ");
+    const kinds = await queryRows(
+      conn,
+      `SELECT file_name, logical_type IS NOT NULL AND logical_type LIKE 'TimestampType%' AS is_time
+       FROM parquet_schema([${sources.map(quoteLiteral).join(", ")}]) WHERE name = 'ts'`,
+    );
+    const read = (files: string[], ts: string) =>
+      `SELECT ${columns.map((c) => (c === '"ts"' ? `${ts} AS ts` : c)).join(", ")} FROM read_parquet([${files
+        .map(quoteLiteral)
+        .join(", ")}], hive_partitioning = false, union_by_name = true)`;
+    const timed = kinds.filter((k) => k.is_time).map((k) => String(k.file_name));
+    const epoch = kinds.filter((k) => !k.is_time).map((k) => String(k.file_name));
+    const parts = [
+      ...(timed.length ? [read(timed, "epoch_ms(ts)")] : []),
+      ...(epoch.length ? [read(epoch, "CAST(ts AS BIGINT)")] : []),
+    ];
     await conn.run(
-      `CREATE VIEW events AS SELECT ${columns} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`,
+      `CREATE VIEW events AS SELECT ${columns.join(", ")}, epoch_ms(ts) AS "time" FROM (${parts.join(" UNION ALL BY NAME ")})`,
     );
     return;
   }
   const typed = [
     ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
     "CAST(NULL AS VARCHAR) AS raw",
+    'CAST(NULL AS TIMESTAMP) AS "time"',
   ].join(", ");
   await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
 }
