@@ -110,7 +110,9 @@ describe("event time per source, and backfill from the archive", () => {
 
   it("the elastic sample out of time order has late events; backfill makes every minute equal the archive", async () => {
     const dir = mkdtempSync(join(tmpdir(), "logbench-e2e-elastic-"));
-    const config = writeConfig(dir, {});
+    // Its times are all hh:mm:05 and up to a minute out of order: with 1 s of allowed lateness, an event of the
+    // minute before the newest is late (with the default 5 min none is, and the equality below holds as well).
+    const config = writeConfig(dir, { aggregator: { flushInterval: "300ms", lateness: "1s" } });
     const daemon = startDaemon(config);
     try {
       logbench("replay", join(SAMPLES, "elastic-apache-combined.log"), "--format", "combined", "--config", config);
