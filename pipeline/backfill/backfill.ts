@@ -128,6 +128,12 @@ export async function backfillSeries(
     const windows = new PartitionWindows({ windows: p.specs, latenessMs: Number.POSITIVE_INFINITY, topK });
     const paths = await localPaths(config, archive, files);
     let offset = 0;
+    // Points are written in large batches: each write is one transaction (and, on DuckDB, one open of the file).
+    let pending: SeriesPoint[] = [];
+    const flush = async () => {
+      if (pending.length) await series.write(pending);
+      pending = [];
+    };
     const write = async (states: WindowState[]) => {
       const keep = states.filter(
         (s) =>
@@ -135,10 +141,13 @@ export async function backfillSeries(
           s.start < p.to &&
           (options.filter ? options.filter(s, partition) : true),
       );
-      const points: SeriesPoint[] = keep.flatMap((s) => windowPoints(s, partition, topK));
-      if (points.length) await series.write(points);
+      for (const s of keep) {
+        const points = windowPoints(s, partition, topK);
+        for (const p of points) pending.push(p);
+        progress.points += points.length;
+      }
       progress.windows += keep.length;
-      progress.points += points.length;
+      if (pending.length >= 20_000) await flush();
     };
     await readEvents(paths, p.readFrom, p.readTo, async (i, events) => {
       for (const e of events) windows.add(e, offset++);
@@ -156,6 +165,7 @@ export async function backfillSeries(
     });
     await write([...windows.open.values()]);
     windows.open.clear();
+    await flush();
   }
   return progress;
 }

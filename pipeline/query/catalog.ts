@@ -45,7 +45,7 @@ const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARC
 
 export interface CatalogOptions {
   /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
-  tables?: Array<"events" | "dead_letters" | "series">;
+  tables?: Array<"events" | "dead_letters" | "series" | "sketches">;
 }
 
 /** Open the catalog, run `fn`, clean up. */
@@ -61,7 +61,8 @@ export async function withCatalog<T>(
     return await withDuckDb(":memory:", {}, async (conn) => {
       if (want.has("events")) await loadEvents(conn, config, ctx);
       if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
-      if (want.has("series")) await loadSeries(conn, config, ctx, scratch);
+      if (want.has("series") || want.has("sketches"))
+        await loadSeries(conn, config, ctx, scratch, want.has("sketches"));
       return fn(conn);
     });
   } finally {
@@ -75,7 +76,10 @@ export function tablesIn(sql: string): NonNullable<CatalogOptions["tables"]> {
   const out: NonNullable<CatalogOptions["tables"]> = [];
   if (/\bevents\b/.test(lower)) out.push("events");
   if (/\bdead_letters\b/.test(lower)) out.push("dead_letters");
-  if (Object.values(MEASUREMENTS).some((m) => new RegExp(`\\b${m}\\b`).test(lower))) out.push("series");
+  if (Object.values(MEASUREMENTS).some((m) => m !== MEASUREMENTS.sketches && new RegExp(`\\b${m}\\b`).test(lower)))
+    out.push("series");
+  // The stored summaries are large next to the numbers: loaded only when asked for by name.
+  if (/\bsketches\b/.test(lower)) out.push("sketches");
   return out.length ? out : ["events", "dead_letters", "series"];
 }
 
@@ -167,10 +171,17 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
   }
 }
 
-async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
+async function loadSeries(
+  conn: DuckDBConnection,
+  config: Config,
+  ctx: Context,
+  scratch: string,
+  withSketches: boolean,
+): Promise<void> {
   const series = await createSeriesStore(config.series, ctx);
   try {
     for (const measurement of Object.values(MEASUREMENTS)) {
+      if (measurement === MEASUREMENTS.sketches && !withSketches) continue;
       const points = await series.query({ measurement });
       const known = MEASUREMENT_SCHEMA[measurement]!;
       const tagKeys = new Set<string>(known.tags);
