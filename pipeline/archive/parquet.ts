@@ -5,19 +5,31 @@
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampMillisecondsValue,
+} from "@duckdb/node-api";
 import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import type { RecordMessage } from "../model/record.ts";
+import { markTimestampUtc } from "./parquet-utc.ts";
 
 /** The Parquet columns of one kind of row and how a row fills them. */
 export interface RowLayout<R> {
   /** Column definitions of a DuckDB CREATE TABLE. */
   columns: string;
   append(appender: DuckDBAppender, row: R): void;
+  /** The layout has one TIMESTAMP_MS column to be marked as a UTC instant in the file's footer (parquet-utc.ts). */
+  utcTimestamp?: boolean;
 }
 
-const EVENT_COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
+/**
+ * `ts` is a TIMESTAMP in milliseconds, marked as UTC (parquet-utc.ts), so Spark, Trino and Hive read a time, not a
+ * number. The Hive partition columns dt and hour are in the path only, as those engines expect.
+ */
+const EVENT_COLUMNS = `ts TIMESTAMP_MS, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
   protocol VARCHAR, status INTEGER, bytes BIGINT, referrer VARCHAR, agent VARCHAR, source VARCHAR, raw VARCHAR`;
 
 export type Compression = "zstd" | "snappy" | "gzip" | "uncompressed";
@@ -64,7 +76,8 @@ export class ParquetEncoder {
       }
       appender.closeSync();
       await this.conn.run(`COPY ${table} TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`);
-      return new Uint8Array(await readFile(file));
+      const bytes = new Uint8Array(await readFile(file));
+      return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${table}`);
       await rm(file, { force: true });
@@ -82,8 +95,9 @@ export class ParquetEncoder {
 /** The events archive: the LogEvent columns (LOG_EVENT_COLUMNS) plus `raw`. */
 export const EVENT_LAYOUT: RowLayout<LogEvent> = {
   columns: EVENT_COLUMNS,
+  utcTimestamp: true,
   append(appender, e) {
-    appender.appendBigInt(BigInt(e.ts));
+    appender.appendTimestampMilliseconds(new DuckDBTimestampMillisecondsValue(BigInt(e.ts)));
     str(appender, e.host);
     str(appender, e.ident);
     str(appender, e.user);

@@ -32,6 +32,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./query-command.ts"), "queryCommand"),
     summary: 'DuckDB SQL over events, dead_letters and the series ("select …")',
   },
+  backfill: {
+    run: lazy(() => import("./backfill-command.ts"), "backfillCommand"),
+    summary: "Re-aggregate archived events of a time range into the series, or republish them (--from --to)",
+  },
   parse: {
     run: lazy(() => import("./parse-command.ts"), "parseCommand"),
     summary: "Parse log lines to LogEvent JSON, dead letters aside",

@@ -6,7 +6,8 @@
  *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
  *                 the series: columns time (epoch ms, the window start) + tags + fields
  *   <measurement> of each polling source: time (the record's ts) + source + its tags + its fields
- * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP.
+ *   late          late events per window (which windows are incomplete, by how much; `logbench backfill --late`)
+ * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP; `events` also has `time`.
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -48,7 +49,7 @@ const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARC
 
 export interface CatalogOptions {
   /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
-  tables?: Array<"events" | "records" | "dead_letters" | "series">;
+  tables?: Array<"events" | "records" | "dead_letters" | "series" | "sketches">;
 }
 
 /** Open the catalog, run `fn`, clean up. */
@@ -65,7 +66,8 @@ export async function withCatalog<T>(
       if (want.has("events")) await loadEvents(conn, config, ctx);
       if (want.has("records")) await loadRecords(conn, config, ctx);
       if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
-      if (want.has("series")) await loadSeries(conn, config, ctx, scratch);
+      if (want.has("series") || want.has("sketches"))
+        await loadSeries(conn, config, ctx, scratch, want.has("sketches"));
       return fn(conn);
     });
   } finally {
@@ -85,7 +87,10 @@ export function tablesIn(sql: string, measurements: string[] = []): NonNullable<
   if (mentions("events")) out.push("events");
   if (mentions("records")) out.push("records");
   if (mentions("dead_letters")) out.push("dead_letters");
-  if ([...Object.values(MEASUREMENTS), ...measurements].some(mentions)) out.push("series");
+  if ([...Object.values(MEASUREMENTS).filter((m) => m !== MEASUREMENTS.sketches), ...measurements].some(mentions))
+    out.push("series");
+  // The stored summaries are large next to the numbers: loaded only when asked for by name.
+  if (mentions("sketches")) out.push("sketches");
   return out.length ? out : ["events", "records", "dead_letters", "series"];
 }
 
@@ -133,21 +138,39 @@ async function loadRecords(conn: DuckDBConnection, config: Config, ctx: Context)
 }
 
 /**
- * The `events` view over Parquet files or globs (the archive's columns, `ts` in epoch ms); typed and empty when
- * there are none. `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
+ * The `events` view over Parquet files or globs: the archive's columns with `ts` in epoch ms, and `time`, the same
+ * instant as a TIMESTAMP (UTC); typed and empty when there are none. Files written before `ts` became a Parquet
+ * TIMESTAMP hold it as a BIGINT of epoch ms: each file's type is read from its footer (parquet_schema), and the two
+ * kinds are read apart and unioned, so an archive with both stays readable. `raw` is kept only when parse.keepRaw is
+ * on; union_by_name gives NULL where a file lacks it.
  */
 export async function createEventsView(conn: DuckDBConnection, sources: string[]): Promise<void> {
-  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
+  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c));
   if (sources.length > 0) {
-    const list = sources.map(quoteLiteral).join(", ");
+    const kinds = await queryRows(
+      conn,
+      `SELECT file_name, logical_type IS NOT NULL AND logical_type LIKE 'TimestampType%' AS is_time
+       FROM parquet_schema([${sources.map(quoteLiteral).join(", ")}]) WHERE name = 'ts'`,
+    );
+    const read = (files: string[], ts: string) =>
+      `SELECT ${columns.map((c) => (c === '"ts"' ? `${ts} AS ts` : c)).join(", ")} FROM read_parquet([${files
+        .map(quoteLiteral)
+        .join(", ")}], hive_partitioning = false, union_by_name = true)`;
+    const timed = kinds.filter((k) => k.is_time).map((k) => String(k.file_name));
+    const epoch = kinds.filter((k) => !k.is_time).map((k) => String(k.file_name));
+    const parts = [
+      ...(timed.length ? [read(timed, "epoch_ms(ts)")] : []),
+      ...(epoch.length ? [read(epoch, "CAST(ts AS BIGINT)")] : []),
+    ];
     await conn.run(
-      `CREATE VIEW events AS SELECT ${columns} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`,
+      `CREATE VIEW events AS SELECT ${columns.join(", ")}, epoch_ms(ts) AS "time" FROM (${parts.join(" UNION ALL BY NAME ")})`,
     );
     return;
   }
   const typed = [
     ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
     "CAST(NULL AS VARCHAR) AS raw",
+    'CAST(NULL AS TIMESTAMP) AS "time"',
   ].join(", ");
   await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
 }
@@ -184,7 +207,13 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
   }
 }
 
-async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
+async function loadSeries(
+  conn: DuckDBConnection,
+  config: Config,
+  ctx: Context,
+  scratch: string,
+  withSketches: boolean,
+): Promise<void> {
   const series = await createSeriesStore(config.series, ctx);
   try {
     // Record measurements' field types come from their points (BIGINT while every value is an integer).
@@ -194,7 +223,9 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
       fields: s.fields,
     }));
     const schemas = [
-      ...Object.values(MEASUREMENTS).map((m) => ({ measurement: m, known: MEASUREMENT_SCHEMA[m]!, fill: [] })),
+      ...Object.values(MEASUREMENTS)
+        .filter((m) => m !== MEASUREMENTS.sketches || withSketches)
+        .map((m) => ({ measurement: m, known: MEASUREMENT_SCHEMA[m]!, fill: [] })),
       ...recordSchemas.map((r) => ({
         measurement: r.measurement,
         known: { tags: r.tags, fields: {} },
