@@ -9,7 +9,9 @@ import type { Logger } from "../connectors/context.ts";
 import { MetricsRegistry } from "../connectors/context.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
 import { AggregateStage } from "./aggregate/stage.ts";
+import { AlertEngine } from "./alerts/engine.ts";
 import { type ApiServer, startApi } from "./api/server.ts";
+import { consumerLag } from "./api/status.ts";
 import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
@@ -83,6 +85,21 @@ export async function startDaemon(
   });
 
   let api: ApiServer | null = null;
+  // Alerts (pipeline/alerts): window rules on every aggregate flush, metric rules on a timer.
+  const groups = [config.archiver.group, config.aggregator.group];
+  const alerts = config.alerts.rules.length
+    ? new AlertEngine({
+        config: config.alerts,
+        stateDir: config.stateDir,
+        ctx,
+        metrics,
+        lag: () => consumerLag(bus, config.topic, groups),
+        externalURL: () => api?.url ?? "",
+      })
+    : null;
+  await alerts?.start();
+  if (alerts) aggregator?.onFlush((windows) => alerts.onWindows(windows));
+
   if (config.api.enabled) {
     api = await startApi({
       host: config.api.host,
@@ -97,6 +114,7 @@ export async function startDaemon(
       windows: () => aggregator?.windows() ?? [],
       onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
       health: () => ({ ok: problems.length === 0, problems }),
+      alerts: () => alerts?.firing() ?? [],
     });
     logger.info("API listening.", { url: api.url });
   }
@@ -123,7 +141,7 @@ export async function startDaemon(
     });
     logger.info("Draining: sources stop, stages write what they hold.");
     await sourcesDone;
-    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await Promise.allSettled([archiver?.stop(), aggregator?.stop(), alerts?.stop()]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
     if (failure) throw failure;
