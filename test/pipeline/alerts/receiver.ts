@@ -7,6 +7,8 @@ export interface Receiver {
   url: string;
   port: number;
   received: AlertmanagerPayload[];
+  /** Every request's method, in order (doctor sends HEAD). */
+  methods: string[];
   /** Authorization headers seen, in order. */
   auth: Array<string | undefined>;
   /** Answer this status instead of 200 while set. */
@@ -19,6 +21,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     url: "",
     port,
     received: [],
+    methods: [],
     auth: [],
     failWith: null,
     close: async () => {},
@@ -29,6 +32,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       body += d;
     });
     req.on("end", () => {
+      r.methods.push(req.method ?? "");
       if (req.method !== "POST") return void res.writeHead(200).end();
       if (r.failWith !== null) return void res.writeHead(r.failWith).end();
       r.received.push(JSON.parse(body) as AlertmanagerPayload);
