@@ -46,7 +46,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function engineFor(stateDir: string, alerts: Record<string, unknown>): Promise<Running> {
+async function engineFor(
+  stateDir: string,
+  alerts: Record<string, unknown>,
+  lag: () => Promise<Record<string, number>> = async () => ({ archive: 0, aggregate: 0 }),
+): Promise<Running> {
   const config = parseConfig({ stateDir, alerts });
   const controller = new AbortController();
   const metrics = new MetricsRegistry();
@@ -57,7 +61,7 @@ async function engineFor(stateDir: string, alerts: Record<string, unknown>): Pro
     stateDir: config.stateDir,
     ctx: { logger, metrics, signal: controller.signal },
     metrics,
-    lag: async () => ({ archive: 0, aggregate: 0 }),
+    lag,
   });
   await engine.start();
   const stop = async () => {
@@ -300,6 +304,42 @@ describe("alert engine", () => {
       (r) => r.length === 3,
     );
     expect(statuses.sort()).toEqual(["bad_lines firing", "web_quiet firing", "web_quiet resolved"]);
+  });
+
+  it("fires a consumer-lag rule only after the lag stayed above the bound for `for`, and not on unknown lag", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-alerts-lag-"));
+    let lag: Record<string, number> | null = { archive: 50, aggregate: 5000 };
+    const run = await engineFor(
+      dir,
+      {
+        interval: "1h",
+        rules: [{ type: "consumer-lag", name: "behind", group: "aggregate", above: 1000, for: "300ms" }],
+      },
+      async () => {
+        if (!lag) throw new Error("bus unreachable");
+        return lag;
+      },
+    );
+    const started = Date.now();
+    await run.engine.evaluate();
+    expect(run.engine.firing()).toEqual([]);
+    const fired = await until(
+      "the lag rule firing",
+      () => run.engine.firing(),
+      (f) => {
+        void run.engine.evaluate();
+        return f.length === 1;
+      },
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(fired[0]).toMatchObject({ rule: "behind", value: 5000 });
+    // The bus cannot say: no decision, the rule keeps firing.
+    lag = null;
+    await run.engine.evaluate();
+    expect(run.engine.firing().map((a) => a.rule)).toEqual(["behind"]);
+    lag = { archive: 50, aggregate: 10 };
+    await run.engine.evaluate();
+    expect(run.engine.firing()).toEqual([]);
   });
 
   it("rejects a rule with both bounds, an unknown measure and duplicate names", () => {
