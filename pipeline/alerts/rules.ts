@@ -67,6 +67,7 @@ export function conditionFor(rule: AlertRule, startedAt: number): Condition {
     case "silence": {
       let last = Number.NaN;
       let changedAt = startedAt;
+      let changed = false;
       return {
         evaluate: (o) => {
           const total =
@@ -74,10 +75,15 @@ export function conditionFor(rule: AlertRule, startedAt: number): Condition {
               ? Object.values(o.eventsBySource).reduce((a, b) => a + b, 0)
               : (o.eventsBySource[rule.source] ?? 0);
           if (total !== last) {
-            if (!Number.isNaN(last)) changedAt = o.now;
+            if (!Number.isNaN(last)) {
+              changedAt = o.now;
+              changed = true;
+            }
             last = total;
           }
           const quiet = o.now - changedAt;
+          // Quiet since start, but not for long enough yet: undecided, so a restart does not resolve it.
+          if (!changed && quiet < rule.for) return null;
           return {
             active: quiet >= rule.for,
             value: quiet,
@@ -96,8 +102,10 @@ export function conditionFor(rule: AlertRule, startedAt: number): Condition {
           const lag = Math.max(...(values as number[]));
           if (lag > rule.above) aboveSince ??= o.now;
           else aboveSince = null;
+          // Above, but not for long enough yet: undecided (a restart must not resolve what fired before it).
+          if (aboveSince !== null && o.now - aboveSince < rule.for) return null;
           return {
-            active: aboveSince !== null && o.now - aboveSince >= rule.for,
+            active: aboveSince !== null,
             value: lag,
             detail: `consumer lag of ${rule.group ?? "the daemon's groups"} is ${lag} (bound ${rule.above})`,
           };
@@ -112,6 +120,8 @@ export function conditionFor(rule: AlertRule, startedAt: number): Condition {
           samples.push({ t: o.now, v: o.deadLetters });
           while (samples.length > 2 && samples[1]!.t <= o.now - rule.over) samples.shift();
           const increase = o.deadLetters - samples[0]!.v;
+          // The counter starts at 0 with the daemon: below the bound, a span shorter than `over` says nothing.
+          if (increase <= rule.above && o.now - startedAt < rule.over) return null;
           return {
             active: increase > rule.above,
             value: increase,

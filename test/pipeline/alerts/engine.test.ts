@@ -342,6 +342,47 @@ describe("alert engine", () => {
     expect(run.engine.firing()).toEqual([]);
   });
 
+  it("keeps a silence alert firing across a restart until events come again", async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), "logbench-alerts-quiet-"));
+    const alerts = {
+      interval: "50ms",
+      webhooks: [{ url: hook.url }],
+      rules: [{ type: "silence", name: "quiet", for: "300ms" }],
+    };
+    const first = await engineFor(dir, alerts);
+    await until(
+      "quiet firing",
+      () => first.engine.firing(),
+      (f) => f.length === 1,
+    );
+    await until(
+      "the fire notification",
+      () => hook.received,
+      (r) => r.length === 1,
+    );
+    await first.stop();
+    const second = await engineFor(dir, alerts);
+    // Evaluations within `for` of the restart decide nothing: no resolve, no second fire.
+    await second.engine.evaluate();
+    await second.engine.evaluate();
+    expect(second.engine.firing().map((a) => a.rule)).toEqual(["quiet"]);
+    second.metrics.inc("logbench_ingest_events_total", { source: "web" }, 3);
+    await second.engine.evaluate();
+    await second.engine.evaluate();
+    await until(
+      "quiet resolved",
+      () => second.engine.firing(),
+      (f) => f.length === 0,
+    );
+    const statuses = await until(
+      "the resolve",
+      () => hook.received.map((p) => p.status),
+      (r) => r.length === 2,
+    );
+    expect(statuses).toEqual(["firing", "resolved"]);
+  });
+
   it("rejects a rule with both bounds, an unknown measure and duplicate names", () => {
     expect(() => parseConfig({ alerts: { rules: [{ ...RATIO_RULE, below: 1 }] } })).toThrow(
       /exactly one of above or below/,
