@@ -3,7 +3,7 @@
  * Alertmanager's webhook format, a restart neither fires again nor drops what is owed, and a receiver that is
  * down is retried until it answers.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -381,6 +381,19 @@ describe("alert engine", () => {
       (r) => r.length === 2,
     );
     expect(statuses).toEqual(["firing", "resolved"]);
+  });
+
+  it("reads a webhook's token from its tokenFile, relative to the config's folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-alerts-token-"));
+    writeFileSync(join(dir, "hook.token"), "s3cret-from-a-file\n");
+    const config = parseConfig(
+      { alerts: { webhooks: [{ url: "http://127.0.0.1:1/x", tokenFile: "hook.token" }] } },
+      { baseDir: dir },
+    );
+    expect(config.alerts.webhooks[0]!.token).toBe("s3cret-from-a-file");
+    expect(() =>
+      parseConfig({ alerts: { webhooks: [{ url: "http://127.0.0.1:1/x", tokenFile: "missing" }] } }, { baseDir: dir }),
+    ).toThrow(/alerts\.webhooks\.0\.tokenFile: cannot read/);
   });
 
   it("rejects a rule with both bounds, an unknown measure and duplicate names", () => {
