@@ -10,7 +10,9 @@ import { MetricsRegistry } from "../connectors/context.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
 import { RecordsStage } from "./aggregate/records-stage.ts";
 import { AggregateStage } from "./aggregate/stage.ts";
+import { AlertEngine } from "./alerts/engine.ts";
 import { type ApiServer, startApi } from "./api/server.ts";
+import { consumerLag } from "./api/status.ts";
 import { RECORDS_FORMAT } from "./archive/formats.ts";
 import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
@@ -124,6 +126,21 @@ export async function startDaemon(
   });
 
   let api: ApiServer | null = null;
+  // Alerts (pipeline/alerts): window rules on every aggregate flush, metric rules on a timer.
+  const groups = [config.archiver.group, config.aggregator.group];
+  const alerts = config.alerts.rules.length
+    ? new AlertEngine({
+        config: config.alerts,
+        stateDir: config.stateDir,
+        ctx,
+        metrics,
+        lag: () => consumerLag(bus, config.topic, groups),
+        externalURL: () => api?.url ?? "",
+      })
+    : null;
+  await alerts?.start();
+  if (alerts) aggregator?.onFlush((windows) => alerts.onWindows(windows));
+
   if (config.api.enabled) {
     api = await startApi({
       host: config.api.host,
@@ -138,6 +155,7 @@ export async function startDaemon(
       windows: () => aggregator?.windows() ?? [],
       onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
       health: () => ({ ok: problems.length === 0, problems }),
+      alerts: () => alerts?.firing() ?? [],
     });
     logger.info("API listening.", { url: api.url });
   }
@@ -157,7 +175,13 @@ export async function startDaemon(
     // A source the config cannot build (a bad format, an http source without the API): close what was
     // started, or the open subscriptions keep the process alive after the error is printed.
     stop.abort();
-    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await Promise.allSettled([
+      archiver?.stop(),
+      aggregator?.stop(),
+      ...recordArchivers.map((s) => s.stop()),
+      ...recordWriters.map((s) => s.stop()),
+      alerts?.stop(),
+    ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
     throw err;
@@ -186,6 +210,7 @@ export async function startDaemon(
       aggregator?.stop(),
       ...recordArchivers.map((s) => s.stop()),
       ...recordWriters.map((s) => s.stop()),
+      alerts?.stop(),
     ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);

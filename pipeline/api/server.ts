@@ -6,6 +6,7 @@
  *   GET /api/status              {eventsPerSec, deadLetters, consumerLag, newestArchivePartition, …}
  *   GET /api/windows?limit=N     {"windows": WindowSummary[]} newest first
  *   GET /api/windows/stream      the same as Server-Sent Events, one "windows" event per flush
+ *   GET /api/alerts              {"alerts": FiringAlert[]} the alert rules firing now (pipeline/alerts)
  *   GET /api/stream.arrow?from=-15m[&to=…][&limit=…]   LogEvents that reached the bus in that time, Arrow IPC stream
  *   *   /api/ingest/<name>      handed to the push source of that name (`http` source: POST lines)
  */
@@ -15,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger, MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus } from "../../connectors/types.ts";
+import type { FiringAlert } from "../alerts/engine.ts";
 import type { HttpHandler, HttpRoutes } from "../ingest/source.ts";
 import { decodeEvent } from "../model/decode-event.ts";
 import type { WindowSummary } from "../model/window.ts";
@@ -35,6 +37,8 @@ export interface ApiDeps {
   windows: () => WindowSummary[];
   onWindows: (listener: (w: WindowSummary[]) => void) => () => void;
   health: () => { ok: boolean; problems: string[] };
+  /** Alert rules firing now; none when the daemon has no rules. */
+  alerts?: () => FiringAlert[];
 }
 
 export interface ApiServer {
@@ -116,6 +120,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       }
       case "/api/windows":
         return json(res, 200, { windows: deps.windows().slice(0, intParam(url, "limit", 30)) });
+      case "/api/alerts":
+        return json(res, 200, { alerts: deps.alerts?.() ?? [] });
       case "/api/windows/stream": {
         res.writeHead(200, {
           "Content-Type": "text/event-stream",

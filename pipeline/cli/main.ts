@@ -44,6 +44,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./doctor-command.ts"), "doctorCommand"),
     summary: "Check that every configured server answers",
   },
+  "deno-flags": {
+    run: lazy(() => import("./deno-flags-command.ts"), "denoFlagsCommand"),
+    summary: "Print the Deno permission flags a daemon on this config needs",
+  },
   config: {
     run: lazy(() => import("./config-command.ts"), "configCommand"),
     summary: "Print the config's JSON Schema (schema) or check a config file (check)",
@@ -56,7 +60,7 @@ Usage: logbench <command> [options]      (logbench <command> --help for its opti
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join("\n")}
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
@@ -98,7 +102,12 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
       full.stderr.write(`logbench ${name}: ${err.message}\n`);
       return EXIT.usage;
     }
-    full.stderr.write(`logbench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    // Deno's permission errors ("Requires write access to …") name what is missing; say where the flags come from.
+    const hint = /Requires \w+ access to/.test(message)
+      ? "\n(under Deno, run with the flags that `logbench deno-flags --config FILE` prints for this config)"
+      : "";
+    full.stderr.write(`logbench ${name}: ${message}${hint}\n`);
     return EXIT.failure;
   } finally {
     process.off("SIGINT", onSignal);

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { duration, size } from "../../connectors/config-helpers.ts";
 import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { alertsSchema } from "../alerts/schema.ts";
 import { sources } from "../ingest/registry.ts";
 
 export const rollSchema = z
@@ -94,6 +95,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    alerts: alertsSchema.prefault({}),
   })
   .strict();
 
