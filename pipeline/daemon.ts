@@ -17,6 +17,7 @@ import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
 import { createSource, recordStreams } from "./ingest/registry.ts";
 import { recordsGroup } from "./model/record.ts";
+import { BusLosses } from "./observe/bus-losses.ts";
 
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
@@ -47,6 +48,7 @@ export async function startDaemon(
     createSeriesStore(config.series, ctx),
   ]);
   const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
+  const losses = new BusLosses(ctx);
   const problems: string[] = [];
   let failure: unknown = null;
   /** A stage failed for good: say so once, then drain and stop (a supervisor restarts the daemon). */
@@ -67,6 +69,7 @@ export async function startDaemon(
         config: config.archiver,
         scratchDir: join(config.stateDir, "tmp"),
         ctx,
+        losses,
         onFatal: (err) => fail("archive", err),
       })
     : null;
@@ -77,6 +80,7 @@ export async function startDaemon(
         topic: config.topic,
         config: config.aggregator,
         ctx,
+        losses,
         onFatal: (err) => fail("aggregate", err),
       })
     : null;
@@ -94,6 +98,7 @@ export async function startDaemon(
             config: { ...config.archiver, group: recordsGroup(config.archiver.group, stream.topic) },
             scratchDir: join(config.stateDir, "tmp"),
             ctx,
+            losses,
             onFatal: (err) => fail("archive", err),
           }),
       )
@@ -108,6 +113,7 @@ export async function startDaemon(
             group: config.aggregator.group,
             deadLetterTopic: config.deadLetters.topic,
             ctx,
+            losses,
           }),
       )
     : [];
@@ -136,7 +142,10 @@ export async function startDaemon(
       logger,
       windows: () => aggregator?.windows() ?? [],
       onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
-      health: () => ({ ok: problems.length === 0, problems }),
+      health: () => {
+        const all = [...problems, ...losses.problems()];
+        return { ok: all.length === 0, problems: all };
+      },
     });
     logger.info("API listening.", { url: api.url });
   }
