@@ -20,6 +20,7 @@ import { Publisher } from "./ingest/publisher.ts";
 import { createSource, recordStreams } from "./ingest/registry.ts";
 import type { Source } from "./ingest/source.ts";
 import { recordsGroup } from "./model/record.ts";
+import { BusLosses } from "./observe/bus-losses.ts";
 
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
@@ -50,6 +51,7 @@ export async function startDaemon(
     createSeriesStore(config.series, ctx),
   ]);
   const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
+  const losses = new BusLosses(ctx);
   const problems: string[] = [];
   let failure: unknown = null;
   /** A stage failed for good: say so once, then drain and stop (a supervisor restarts the daemon). */
@@ -70,6 +72,7 @@ export async function startDaemon(
         config: config.archiver,
         scratchDir: join(config.stateDir, "tmp"),
         ctx,
+        losses,
         onFatal: (err) => fail("archive", err),
       })
     : null;
@@ -80,6 +83,7 @@ export async function startDaemon(
         topic: config.topic,
         config: config.aggregator,
         ctx,
+        losses,
         onFatal: (err) => fail("aggregate", err),
       })
     : null;
@@ -97,6 +101,7 @@ export async function startDaemon(
             config: { ...config.archiver, group: recordsGroup(config.archiver.group, stream.topic) },
             scratchDir: join(config.stateDir, "tmp"),
             ctx,
+            losses,
             onFatal: (err) => fail("archive", err),
           }),
       )
@@ -111,6 +116,7 @@ export async function startDaemon(
             group: config.aggregator.group,
             deadLetterTopic: config.deadLetters.topic,
             ctx,
+            losses,
           }),
       )
     : [];
@@ -154,7 +160,10 @@ export async function startDaemon(
       logger,
       windows: () => aggregator?.windows() ?? [],
       onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
-      health: () => ({ ok: problems.length === 0, problems }),
+      health: () => {
+        const all = [...problems, ...losses.problems()];
+        return { ok: all.length === 0, problems: all };
+      },
       alerts: () => alerts?.firing() ?? [],
     });
     logger.info("API listening.", { url: api.url });

@@ -18,6 +18,7 @@ import type { RecordStream } from "../ingest/source.ts";
 import { busDeadLetter } from "../model/decode-event.ts";
 import type { DeadLetter } from "../model/log-event.ts";
 import { decodeRecord, type RecordMessage, recordsGroup } from "../model/record.ts";
+import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 
 export interface RecordsStageDeps {
@@ -29,6 +30,8 @@ export interface RecordsStageDeps {
   /** Where points the store refuses go. */
   deadLetterTopic: string;
   ctx: Context;
+  /** Where offsets lost to the bus's retention are reported. */
+  losses?: BusLosses;
 }
 
 export class RecordsStage {
@@ -50,6 +53,7 @@ export class RecordsStage {
       topic: stream.topic,
       group: recordsGroup(group, stream.topic),
       onBatch: (partition, messages) => this.onBatch(partition, messages),
+      onLost: this.deps.losses?.hook(recordsGroup(group, stream.topic), stream.topic),
     });
     return this.subscription;
   }

@@ -13,7 +13,9 @@ import type { Context } from "../../connectors/context.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
+import type { LogEvent } from "../model/log-event.ts";
 import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
+import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { LateCounts } from "./late.ts";
 import { summarize, windowPoints } from "./window-points.ts";
@@ -50,6 +52,8 @@ export interface AggregateStageDeps {
   ctx: Context;
   /** A timed flush failed for good: the daemon must stop (it would fail the same way again). */
   onFatal: (err: unknown) => void;
+  /** Where offsets lost to the bus's retention are reported (logged, counted, shown by /healthz). */
+  losses?: BusLosses;
 }
 
 export class AggregateStage {
@@ -85,6 +89,7 @@ export class AggregateStage {
       group: config.group,
       onAssigned: async (assigned) => this.onAssigned(assigned),
       onBatch: (partition, messages) => this.withLock(partition, async () => this.onBatch(partition, messages)),
+      onLost: this.deps.losses?.hook(config.group, topic),
       onRevoked: async (partitions) => {
         await Promise.all(partitions.map((p) => this.withLock(p, () => this.flush(p))));
         for (const p of partitions) this.partitions.delete(p);

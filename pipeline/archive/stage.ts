@@ -14,12 +14,14 @@ import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } fro
 import type { Config } from "../config/schema.ts";
 import { busDeadLetter } from "../model/decode-event.ts";
 import type { DeadLetter } from "../model/log-event.ts";
+import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { type ArchiveFormat, EVENTS_FORMAT } from "./formats.ts";
 import {
   bucketKey,
   bucketOf,
   finalPath,
+  gapPath,
   parseWalEntryName,
   tmpPath,
   walDir,
@@ -55,6 +57,8 @@ export interface ArchiveStageDeps {
   ctx: Context;
   /** A roll started by a timer failed for good: the daemon must stop (it would fail the same way again). */
   onFatal: (err: unknown) => void;
+  /** Where offsets lost to the bus's retention are reported (logged, counted, shown by /healthz). */
+  losses?: BusLosses;
 }
 
 export class ArchiveStage {
@@ -92,6 +96,7 @@ export class ArchiveStage {
       group: config.group,
       onAssigned: (assigned) => this.onAssigned(assigned),
       onBatch: (partition, messages) => this.withLock(partition, () => this.onBatch(partition, messages)),
+      onLost: (partition, from, to) => this.withLock(partition, () => this.recordGap(partition, from, to)),
       onRevoked: async (partitions) => {
         await Promise.all(partitions.map((p) => this.withLock(p, () => this.roll(p, "revoke"))));
         for (const p of partitions) this.buffers.delete(p);
@@ -124,6 +129,19 @@ export class ArchiveStage {
       this.buffers.set(partition, emptyBuffer(resume));
       if (resume > (committed?.offset ?? 0)) this.subscription?.seek(partition, resume);
     }
+  }
+
+  /** Offsets the bus deleted before they were archived: say so, and leave a record beside the archive. */
+  private async recordGap(partition: number, from: number, to: number): Promise<void> {
+    const { topic, config, store, ctx } = this.deps;
+    if (this.deps.losses) this.deps.losses.record({ group: config.group, topic, partition, from, to });
+    else ctx.logger.error("Offsets were deleted by retention before they were archived.", { partition, from, to });
+    const gap = { topic, partition, from, to, lost: to - from, group: config.group, detectedAt: Date.now() };
+    await this.retrying("recording an archive gap", () =>
+      store.create(gapPath(topic, partition, from, to), new TextEncoder().encode(JSON.stringify(gap)), {
+        overwrite: true,
+      }),
+    );
   }
 
   private async onBatch(partition: number, messages: BusMessage[]): Promise<void> {

@@ -17,6 +17,8 @@ DuckDB SQL over what the daemon of the config (default config/local.yaml) has wr
                          status, bytes, referrer, agent, source
   records                records of http-poll sources: source, key, ts (epoch ms), record (JSON)
   dead_letters           at, source, file, line, "offset", reason, raw, rawBase64
+  gaps                   offsets the bus deleted (retention) before the archive read them: topic, "partition",
+                         first_offset, last_offset, lost, detected_at (epoch ms); empty when nothing is missing
   requests               time (window start, epoch ms), window, source, partition, count, bytes,
                          status_4xx, status_5xx, unique_hosts
   requests_by_method     time, window, source, partition, method, count

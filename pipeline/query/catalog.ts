@@ -3,6 +3,7 @@
  *   events        the archived LogEvents (Parquet; an HDFS archive is mirrored to a local cache first)
  *   records       the archived records of every polling source (source, key, ts, record as JSON)
  *   dead_letters  every dead letter on the bus (raw line, source, file, line, offset, reason)
+ *   gaps          offset ranges the bus deleted (retention) before the archive read them (gaps.ts)
  *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
  *                 the series: columns time (epoch ms, the window start) + tags + fields
  *   <measurement> of each polling source: time (the record's ts) + source + its tags + its fields
@@ -27,6 +28,7 @@ import type { Config } from "../config/schema.ts";
 import { recordStreams } from "../ingest/registry.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
 import { MEASUREMENT_SCHEMA, MEASUREMENTS } from "../model/window.ts";
+import { createGapsTable, readGaps } from "./gaps.ts";
 
 const EVENT_TYPES: Record<(typeof LOG_EVENT_COLUMNS)[number], string> = {
   ts: "BIGINT",
@@ -49,7 +51,7 @@ const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARC
 
 export interface CatalogOptions {
   /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
-  tables?: Array<"events" | "records" | "dead_letters" | "series" | "sketches">;
+  tables?: Array<"events" | "records" | "dead_letters" | "series" | "sketches" | "gaps">;
 }
 
 /** Open the catalog, run `fn`, clean up. */
@@ -59,7 +61,7 @@ export async function withCatalog<T>(
   fn: (conn: DuckDBConnection) => Promise<T>,
   options: CatalogOptions = {},
 ): Promise<T> {
-  const want = new Set(options.tables ?? ["events", "records", "dead_letters", "series"]);
+  const want = new Set(options.tables ?? ["events", "records", "dead_letters", "series", "gaps"]);
   const scratch = await mkdtemp(join(tmpdir(), "logbench-query-"));
   try {
     return await withDuckDb(":memory:", {}, async (conn) => {
@@ -68,6 +70,7 @@ export async function withCatalog<T>(
       if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
       if (want.has("series") || want.has("sketches"))
         await loadSeries(conn, config, ctx, scratch, want.has("sketches"));
+      if (want.has("gaps")) await loadGaps(conn, config, ctx);
       return fn(conn);
     });
   } finally {
@@ -87,11 +90,12 @@ export function tablesIn(sql: string, measurements: string[] = []): NonNullable<
   if (mentions("events")) out.push("events");
   if (mentions("records")) out.push("records");
   if (mentions("dead_letters")) out.push("dead_letters");
+  if (mentions("gaps")) out.push("gaps");
   if ([...Object.values(MEASUREMENTS).filter((m) => m !== MEASUREMENTS.sketches), ...measurements].some(mentions))
     out.push("series");
   // The stored summaries are large next to the numbers: loaded only when asked for by name.
   if (mentions("sketches")) out.push("sketches");
-  return out.length ? out : ["events", "records", "dead_letters", "series"];
+  return out.length ? out : ["events", "records", "dead_letters", "series", "gaps"];
 }
 
 export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
@@ -109,6 +113,16 @@ async function topicDirs(config: Config, ctx: Context, topics: string[]): Promis
       for (const topic of topics) await syncArchive(store, topic, join(root, topic));
     }
     return topics.map((topic) => join(root, topic));
+  } finally {
+    await store.close();
+  }
+}
+
+async function loadGaps(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const store = await createArchiveStore(config.archive, ctx);
+  try {
+    const topics = [config.topic, ...recordStreams(config.sources, config.topic).map((s) => s.topic)];
+    await createGapsTable(conn, await readGaps(store, topics));
   } finally {
     await store.close();
   }
