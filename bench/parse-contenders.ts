@@ -2,9 +2,10 @@
  * What the parse benchmark measures, one function per contender: logbench's parsers, a plain-regex
  * parser building the same events (the reference), and logbench's file-to-aggregates path.
  */
+import { windowSpec } from "../pipeline/aggregate/window-spec.ts";
 import { PartitionWindows, windowPoints } from "../pipeline/aggregate/window-state.ts";
 import type { Line } from "../pipeline/ingest/lines.ts";
-import { createParser } from "../pipeline/ingest/parse/index.ts";
+import { createParser, parseLine } from "../pipeline/ingest/parse/index.ts";
 import type { LogEvent } from "../pipeline/model/log-event.ts";
 
 /** Parses one batch; returns how many lines became events. */
@@ -72,7 +73,7 @@ export function batchParser(name: string): BatchParser {
     const parser = createParser(name.slice("logbench:".length));
     return (batch) => {
       let ok = 0;
-      for (const line of batch) if (parser.parse(line.bytes, "bench").ok) ok++;
+      for (const line of batch) if (parseLine(parser, line, "bench").ok) ok++;
       return ok;
     };
   }
@@ -105,7 +106,7 @@ export function batchParser(name: string): BatchParser {
  * computes them (pipeline/aggregate/window-state.ts). One function to swap if that module changes.
  */
 export function windowAggregator(windowMs = 60_000, topK = 10) {
-  const windows = new PartitionWindows({ windowMs, latenessMs: windowMs, topK });
+  const windows = new PartitionWindows({ windows: [windowSpec(windowMs)], latenessMs: windowMs, topK });
   let offset = 0;
   let late = 0;
   let points = 0;
@@ -113,7 +114,7 @@ export function windowAggregator(windowMs = 60_000, topK = 10) {
   const flush = () => {
     const { closed } = windows.drain();
     closedWindows += closed.length;
-    for (const state of closed) points += windowPoints(state, 0, windowMs, topK).length;
+    for (const state of closed) points += windowPoints(state, 0, topK).length;
   };
   return {
     add(event: LogEvent): void {
@@ -125,7 +126,7 @@ export function windowAggregator(windowMs = 60_000, topK = 10) {
       flush();
       for (const state of windows.open.values()) {
         closedWindows++;
-        points += windowPoints(state, 0, windowMs, topK).length;
+        points += windowPoints(state, 0, topK).length;
       }
       return { windows: closedWindows, points, late };
     },

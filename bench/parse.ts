@@ -14,6 +14,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cliTable } from "./parse-cli.ts";
 import { benchInputs } from "./parse-input.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -117,17 +118,23 @@ export async function main(args: string[]): Promise<number> {
   const parserRows: string[][] = [];
   const parserResults: Record<string, unknown>[] = [];
   for (const [file, reference, names] of groups) {
-    const best = new Map<string, { seconds: number; lines: number; ok: number }>();
+    type Measured = { seconds: number; cpuSeconds: number; lines: number; ok: number };
+    const best = new Map<string, Measured>();
+    const bestCpu = new Map<string, number>();
     for (let r = 0; r < rounds; r++) {
       const { out } = await node(["batches", file, ...names]);
-      for (const c of out.contenders as Array<{ name: string; seconds: number; lines: number; ok: number }>)
+      for (const c of out.contenders as Array<Measured & { name: string }>) {
         if (!best.has(c.name) || c.seconds < best.get(c.name)!.seconds) best.set(c.name, c);
+        bestCpu.set(c.name, Math.min(bestCpu.get(c.name) ?? Number.POSITIVE_INFINITY, c.cpuSeconds));
+      }
     }
     const ref = best.get(reference)!;
+    const refCpu = bestCpu.get(reference)!;
     for (const name of names) {
       const c = best.get(name)!;
       const rate = c.lines / c.seconds;
-      parserResults.push({ file: relative(root, file), name, ...c, linesPerSecond: rate });
+      const cpuRate = c.lines / bestCpu.get(name)!;
+      parserResults.push({ file: relative(root, file), name, ...c, linesPerSecond: rate, linesPerCpuSecond: cpuRate });
       parserRows.push([
         name.length > 40 ? `${name.slice(0, 40)}…` : name,
         relative(root, file).replace("bench/out/", ""),
@@ -135,11 +142,13 @@ export async function main(args: string[]): Promise<number> {
         fmt(c.ok),
         fmt(rate),
         `${fmt(rate / (ref.lines / ref.seconds), 2)}×`,
+        fmt(cpuRate),
+        `${fmt(cpuRate / (ref.lines / refCpu), 2)}×`,
       ]);
     }
   }
   console.log(
-    `\n## Parsers in one process, same batches (parse calls only; best of ${rounds})\n\n${table(["contender", "input", "lines", "events", "lines/s", "vs reference"], parserRows)}`,
+    `\n## Parsers in one process, same batches (parse calls only; best of ${rounds})\n\n${table(["contender", "input", "lines", "events", "lines/s (wall)", "vs reference", "lines/CPU s", "vs reference (CPU)"], parserRows)}`,
   );
   console.log(
     "reference: the regex parser of the same layout (regex, split, Date.UTC, same event object); JSON.parse for JSON",
@@ -186,13 +195,23 @@ export async function main(args: string[]): Promise<number> {
     "wall s: process start to exit (node + tsx start-up included); work s: inside the process, file open to last point",
   );
 
-  const clfRate = (parserResults.find((r) => r.name === "logbench:clf")?.linesPerSecond as number) ?? 0;
+  const clfParser = parserResults.find((r) => r.name === "logbench:clf");
+  const clfRate = (clfParser?.linesPerSecond as number) ?? 0;
+  const clfCpuRate = (clfParser?.linesPerCpuSecond as number) ?? 0;
   const agg = fileRuns.find((f) => f.name.includes("windows"))!;
   console.log(
-    `\ntargets: logbench clf parser ${fmt(clfRate)} lines/s on one core (target 2,000,000: ${clfRate >= 2e6 ? "met" : "not met"})` +
+    `\ntargets: logbench clf parser ${fmt(clfRate)} lines/s by wall time, ${fmt(clfCpuRate)} per CPU second, on one core (target 3,000,000: ${clfRate >= 3e6 ? "met" : clfCpuRate >= 3e6 ? "met by CPU time only" : "not met"})` +
       (goRun
         ? `; file → aggregates ${fmt(goRun.best.wallSeconds / agg.best.wallSeconds, 2)}× GoAccess (target 3×: ${goRun.best.wallSeconds / agg.best.wallSeconds >= 3 ? "met" : "not met"})`
         : ""),
+  );
+  console.log(
+    `\n## \`logbench parse\` (the command), stdout and dead letters to /dev/null (best of ${rounds} by wall time)\n\n${await cliTable([inputs.clf, inputs.combined], ["clf", "combined"], rounds)}`,
+  );
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} at the end`,
   );
   const results = { machine, inputs, rounds, parsers: parserResults, files: fileRuns, at: new Date().toISOString() };
   writeFileSync(join(root, "bench/out/parse-results.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -8,13 +8,26 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     module: "./parse.ts",
     summary: "Access-log parsing: logbench formats vs a regex parser vs GoAccess, lines/s and peak RSS (--rounds N)",
   },
+  "parse-cli": {
+    module: "./parse-cli.ts",
+    summary: "The `logbench parse` command on 1M-line files, against Node start-up and a Node file copy (--rounds N)",
+  },
+  generator: {
+    module: "./generator.ts",
+    summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",
+  },
+  tcp: {
+    module: "./tcp.ts",
+    summary:
+      "tcp source over loopback: lines/s vs a raw socket reader, with and without the local bus (--connections N)",
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);
 const bench = name === undefined ? undefined : BENCHES[name];
 if (!bench) {
   const list = Object.entries(BENCHES)
-    .map(([n, b]) => `  ${n.padEnd(8)} ${b.summary}`)
+    .map(([n, b]) => `  ${n.padEnd(10)} ${b.summary}`)
     .join("\n");
   process.stderr.write(
     `${name ? `unknown benchmark "${name}"\n\n` : ""}Usage: npm run bench -- <name> [options]\n\nBenchmarks:\n${list}\n`,

@@ -52,6 +52,14 @@ export interface SubscribeOptions {
   onAssigned?(assigned: Array<{ partition: number; committed: CommittedOffset | null }>): Promise<void>;
   /** Partitions taken away (rebalance or stop); called before they go to another member. */
   onRevoked?(partitions: number[]): Promise<void>;
+  /**
+   * Offsets [from, to) of a partition were deleted by the bus's retention before this group read them: they are
+   * lost, and delivery goes on at `to`, the earliest offset still kept (never the end of the partition). Called
+   * once per gap, before the partition's next batch; a rejection stops the subscription. Kafka detects it on
+   * assignment (position below the low watermark) and when the client resets an out-of-range offset; the local
+   * file log has no retention and never calls it.
+   */
+  onLost?(partition: number, from: number, to: number): Promise<void>;
 }
 
 export interface Subscription {

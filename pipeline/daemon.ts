@@ -8,12 +8,19 @@ import { join } from "node:path";
 import type { Logger } from "../connectors/context.ts";
 import { MetricsRegistry } from "../connectors/context.ts";
 import { createArchiveStore, createBus, createSeriesStore } from "../connectors/registry.ts";
+import { RecordsStage } from "./aggregate/records-stage.ts";
 import { AggregateStage } from "./aggregate/stage.ts";
+import { AlertEngine } from "./alerts/engine.ts";
 import { type ApiServer, startApi } from "./api/server.ts";
+import { consumerLag } from "./api/status.ts";
+import { RECORDS_FORMAT } from "./archive/formats.ts";
 import { ArchiveStage } from "./archive/stage.ts";
 import type { Config } from "./config/schema.ts";
 import { Publisher } from "./ingest/publisher.ts";
-import { createSource } from "./ingest/registry.ts";
+import { createSource, recordStreams } from "./ingest/registry.ts";
+import type { Source } from "./ingest/source.ts";
+import { recordsGroup } from "./model/record.ts";
+import { BusLosses } from "./observe/bus-losses.ts";
 
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
@@ -44,6 +51,7 @@ export async function startDaemon(
     createSeriesStore(config.series, ctx),
   ]);
   const topics = { events: config.topic, deadLetters: config.deadLetters.topic };
+  const losses = new BusLosses(ctx);
   const problems: string[] = [];
   let failure: unknown = null;
   /** A stage failed for good: say so once, then drain and stop (a supervisor restarts the daemon). */
@@ -64,6 +72,7 @@ export async function startDaemon(
         config: config.archiver,
         scratchDir: join(config.stateDir, "tmp"),
         ctx,
+        losses,
         onFatal: (err) => fail("archive", err),
       })
     : null;
@@ -74,15 +83,70 @@ export async function startDaemon(
         topic: config.topic,
         config: config.aggregator,
         ctx,
+        losses,
         onFatal: (err) => fail("aggregate", err),
       })
     : null;
-  const subscriptions = await Promise.all([archiver?.start(), aggregator?.start()]);
+  // A polling source's records topic gets its own archive stage instance and records stage (one group per topic).
+  const streams = recordStreams(config.sources, config.topic);
+  const recordArchivers = config.archiver.enabled
+    ? streams.map(
+        (stream) =>
+          new ArchiveStage({
+            bus,
+            store: archive,
+            topic: stream.topic,
+            format: RECORDS_FORMAT,
+            deadLetterTopic: config.deadLetters.topic,
+            config: { ...config.archiver, group: recordsGroup(config.archiver.group, stream.topic) },
+            scratchDir: join(config.stateDir, "tmp"),
+            ctx,
+            losses,
+            onFatal: (err) => fail("archive", err),
+          }),
+      )
+    : [];
+  const recordWriters = config.aggregator.enabled
+    ? streams.map(
+        (stream) =>
+          new RecordsStage({
+            bus,
+            series,
+            stream,
+            group: config.aggregator.group,
+            deadLetterTopic: config.deadLetters.topic,
+            ctx,
+            losses,
+          }),
+      )
+    : [];
+  const stages: Array<[string, { start(): Promise<{ done: Promise<void> }> } | null]> = [
+    ["archive", archiver],
+    ["aggregate", aggregator],
+    ...recordArchivers.map((s): [string, ArchiveStage] => ["archive", s]),
+    ...recordWriters.map((s): [string, RecordsStage] => ["aggregate", s]),
+  ];
+  const subscriptions = await Promise.all(stages.map(([, stage]) => stage?.start()));
   subscriptions.forEach((sub, i) => {
-    sub?.done.catch((err) => fail(i === 0 ? "archive" : "aggregate", err));
+    sub?.done.catch((err) => fail(stages[i]![0], err));
   });
 
   let api: ApiServer | null = null;
+  // Alerts (pipeline/alerts): window rules on every aggregate flush, metric rules on a timer.
+  const groups = [config.archiver.group, config.aggregator.group];
+  const alerts = config.alerts.rules.length
+    ? new AlertEngine({
+        config: config.alerts,
+        stateDir: config.stateDir,
+        ctx,
+        metrics,
+        lag: () => consumerLag(bus, config.topic, groups),
+        externalURL: () => api?.url ?? "",
+      })
+    : null;
+  await alerts?.start();
+  if (alerts) aggregator?.onFlush((windows) => alerts.onWindows(windows));
+
   if (config.api.enabled) {
     api = await startApi({
       host: config.api.host,
@@ -96,14 +160,41 @@ export async function startDaemon(
       logger,
       windows: () => aggregator?.windows() ?? [],
       onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
-      health: () => ({ ok: problems.length === 0, problems }),
+      health: () => {
+        const all = [...problems, ...losses.problems()];
+        return { ok: all.length === 0, problems: all };
+      },
+      alerts: () => alerts?.firing() ?? [],
     });
     logger.info("API listening.", { url: api.url });
   }
 
   const publisher = new Publisher(bus, topics, ctx);
-  const runtime = { publisher, stateDir: config.stateDir, parse: config.parse, ctx };
-  const started = config.sources.map((sc) => createSource(sc, runtime));
+  const runtime = {
+    publisher,
+    stateDir: config.stateDir,
+    parse: config.parse,
+    ctx,
+    ...(api ? { http: api.ingest } : {}),
+  };
+  let started: Source[];
+  try {
+    started = config.sources.map((sc) => createSource(sc, runtime));
+  } catch (err) {
+    // A source the config cannot build (a bad format, an http source without the API): close what was
+    // started, or the open subscriptions keep the process alive after the error is printed.
+    stop.abort();
+    await Promise.allSettled([
+      archiver?.stop(),
+      aggregator?.stop(),
+      ...recordArchivers.map((s) => s.stop()),
+      ...recordWriters.map((s) => s.stop()),
+      alerts?.stop(),
+    ]);
+    await api?.close();
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    throw err;
+  }
   const runs = started.map((source) =>
     source.run().catch((err) => {
       problems.push(`source ${source.name}: ${(err as Error).message}`);
@@ -123,7 +214,13 @@ export async function startDaemon(
     });
     logger.info("Draining: sources stop, stages write what they hold.");
     await sourcesDone;
-    await Promise.allSettled([archiver?.stop(), aggregator?.stop()]);
+    await Promise.allSettled([
+      archiver?.stop(),
+      aggregator?.stop(),
+      ...recordArchivers.map((s) => s.stop()),
+      ...recordWriters.map((s) => s.stop()),
+      alerts?.stop(),
+    ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
     if (failure) throw failure;

@@ -22,7 +22,8 @@ export type {
   SeriesQuery,
   SeriesStore,
 } from "../connectors/types.ts";
-export { windowLabel } from "./aggregate/window-state.ts";
+export { DistinctCounter, HLL_STANDARD_ERROR, SpaceSaving } from "./aggregate/sketches.ts";
+export { type WindowSpec, windowLabel, windowSpecs } from "./aggregate/window-spec.ts";
 /** LogEvents → Arrow IPC stream (what the daemon's /api/stream.arrow serves and DuckDB-wasm reads). */
 export { eventsToArrow } from "./api/arrow.ts";
 export { consumerLag, newestArchivePartition } from "./api/status.ts";
@@ -71,4 +72,7 @@ export { describeConnectors, type Opened, openArchive, openBus, openSeries, usin
 export { firstLine, reading, SourceError } from "./readers/source-error.ts";
 // ─── Readers: stream, live windows, series, archive ──────────────────────────────────────────────
 export { readStream } from "./readers/stream.ts";
+/** Unique hosts and top-k over any time range, merged from the stored sketches (`logbench query --summary`). */
+export { type RangeSummary, type RangeSummaryOptions, rangeSummary, summaryRows } from "./readers/summary.ts";
+export { parseInstant } from "./readers/time-range.ts";
 export { type WindowPoints, windowsFromPoints } from "./readers/windows.ts";

@@ -10,6 +10,8 @@ command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 [ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) # validates deploy/compose.yaml offline (test/deploy)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # systemd-analyze verify of deploy/systemd (test/deploy)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

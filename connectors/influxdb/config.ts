@@ -1,9 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { type Component, hostOf } from "../component.ts";
 import { duration, httpUrl, secret } from "../config-helpers.ts";
 import type { Context } from "../context.ts";
-import { LogbenchError } from "../errors.ts";
 import type { SeriesStore } from "../types.ts";
 
 const maxRetries = () =>
@@ -47,28 +45,6 @@ export const influxV2Schema = z
 
 export type InfluxV1Config = z.infer<typeof influxV1Schema>;
 export type InfluxV2Config = z.infer<typeof influxV2Schema>;
-
-/**
- * The secret given inline (already ${ENV}-substituted) or read from its file (trailing newline dropped).
- * Returns undefined when neither is set; never puts the secret in an error message.
- */
-export async function readSecret(
-  inline: string | undefined,
-  file: string | undefined,
-  what: string,
-): Promise<string | undefined> {
-  if (inline) return inline;
-  if (!file) return undefined;
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new LogbenchError("CONFIG", `reading ${what} from ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const secret = text.replace(/\r?\n$/, "");
-  if (!secret) throw new LogbenchError("CONFIG", `reading ${what} from ${file}: the file is empty`);
-  return secret;
-}
 
 /** The InfluxDB 1.x series store component. */
 export const influxV1Series: Component<typeof influxV1Schema, Context, Promise<SeriesStore>> = {

@@ -11,6 +11,11 @@
  *   a commit made after that fails with CONFLICT because the generation is fenced.
  * Per-partition order and back-pressure come from kafkajs itself: a fetcher waits until every batch
  * it handed out is processed before it fetches again, and a partition belongs to one fetcher.
+ *
+ * Loss to retention: kafkajs resets an out-of-range position to the default offset with a WARN and nothing
+ * else. So the subscription tracks the next offset it expects per partition (the commit, a seek, the batch
+ * before) and reports offsets below the low watermark through onLost: on assignment (then it seeks to the low
+ * watermark itself), and when a batch starts past the expected offset while that offset is no longer kept.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Context } from "../context.ts";
@@ -77,6 +82,37 @@ export async function subscribeKafka(
   // Rebalance callbacks run one after the other, in event order; batches wait for the latest one.
   let callbacks: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<unknown>>();
+  /** Next offset each assigned partition should deliver, when known: a batch starting later skipped offsets. */
+  const expected = new Map<number, number>();
+
+  const lowWatermarks = async (): Promise<Map<number, number>> => {
+    const offsets = await (await admin()).fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+  };
+  const reportLost = async (partition: number, from: number, to: number) => {
+    if (options.onLost) await options.onLost(partition, from, to);
+    else log.error("Offsets were deleted by retention before this group read them.", { partition, from, to });
+  };
+  /** After assignment: positions below the low watermark are lost; go on at the earliest offset kept. */
+  const checkRetention = async (partitions: number[]) => {
+    if (!partitions.some((p) => expected.has(p))) return;
+    const low = await lowWatermarks();
+    for (const partition of partitions) {
+      const from = expected.get(partition);
+      const to = low.get(partition);
+      if (from === undefined || to === undefined || from >= to) continue;
+      await reportLost(partition, from, to);
+      consumer.seek({ topic, partition, offset: String(to) });
+      expected.set(partition, to);
+    }
+  };
+  /** A batch past the expected offset: a gap is a loss only when the skipped offsets are gone (below low). */
+  const checkGap = async (partition: number, first: number) => {
+    const want = expected.get(partition);
+    if (want === undefined || first <= want) return;
+    const low = (await lowWatermarks()).get(partition) ?? 0;
+    if (want < low) await reportLost(partition, want, first);
+  };
 
   // Stages call subscription.seek from onAssigned, so onAssigned must not run before subscribe returned.
   let returned!: () => void;
@@ -96,6 +132,7 @@ export async function subscribeKafka(
   const revokeAll = (committable: boolean) => {
     const revoked = assigned;
     assigned = [];
+    for (const p of revoked) expected.delete(p);
     if (revoked.length === 0) return;
     if (committable) for (const p of revoked) revoking.add(p);
     enqueue(async () => {
@@ -115,11 +152,13 @@ export async function subscribeKafka(
     assigned = partitions;
     enqueue(async () => {
       await subscribeReturned;
-      if (!options.onAssigned || partitions.length === 0) return;
+      if (partitions.length === 0) return;
       const committed = await fetchCommitted(await admin(), group, topic);
-      await options.onAssigned(
+      for (const [partition, c] of committed) if (partitions.includes(partition)) expected.set(partition, c.offset);
+      await options.onAssigned?.(
         partitions.map((partition) => ({ partition, committed: committed.get(partition) ?? null })),
       );
+      await checkRetention(partitions);
     });
   });
   consumer.on(REBALANCING, () => revokeAll(true));
@@ -144,7 +183,10 @@ export async function subscribeKafka(
       // An unresolved batch is fetched again by whoever owns the partition next: nothing is lost.
       if (!lifecycle.active || !assigned.includes(batch.partition) || !isRunning() || isStale()) return;
       const messages = batch.messages.map((m) => toBusMessage(batch.partition, m));
-      const work = Promise.resolve().then(() => options.onBatch(batch.partition, messages));
+      const work = Promise.resolve().then(async () => {
+        if (messages.length > 0) await checkGap(batch.partition, messages[0]!.offset);
+        await options.onBatch(batch.partition, messages);
+      });
       inFlight.add(work);
       try {
         await work;
@@ -154,7 +196,10 @@ export async function subscribeKafka(
       } finally {
         inFlight.delete(work);
       }
-      if (!isStale()) resolveOffset(batch.lastOffset());
+      if (!isStale()) {
+        resolveOffset(batch.lastOffset());
+        if (assigned.includes(batch.partition)) expected.set(batch.partition, Number(batch.lastOffset()) + 1);
+      }
     } finally {
       clearInterval(beat);
     }
@@ -229,6 +274,7 @@ export async function subscribeKafka(
         throw new LogbenchError("BAD_REQUEST", `seeking ${topic}/${partition}: partition not assigned to this member`);
       }
       consumer.seek({ topic, partition, offset: String(offset) });
+      expected.set(partition, offset);
     },
     assigned: () => [...assigned],
     stop: () => lifecycle.stop(),

@@ -12,6 +12,12 @@ export const webhdfsArchiveSchema = z
     user: z.string().optional().describe("user.name for simple (pseudo) authentication"),
     delegationToken: secret().optional().describe("Delegation token, normally ${HDFS_DELEGATION_TOKEN}"),
     delegationTokenFile: z.string().optional().describe("File holding a delegation token"),
+    dataNodes: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "host or host:port of the DataNodes the NameNode redirects to, for permission flags (deno-flags); default: the NameNode's host, any port",
+      ),
     timeout: duration("30s").default(30_000).describe("Time allowed for one HTTP request"),
     retries: z.number().int().min(0).max(10).default(3).describe("Retries of a retryable failure, with backoff"),
     retryBackoff: duration("200ms")
@@ -30,9 +36,10 @@ export const webhdfsArchive: Component<typeof webhdfsArchiveSchema, Context, Pro
   create: async (config, ctx) => (await import("./archive-store.ts")).createWebHdfsArchive(config, ctx),
   addressField: "url",
   describe: (config) => `webhdfs ${config.url}${config.root}`,
-  // DataNodes are reached through the NameNode's redirects; their addresses are not in the config.
+  // DataNodes are reached through the NameNode's redirects, so their addresses are only known when listed;
+  // without a list, the NameNode's host on any port (a single-host or pseudo-distributed HDFS).
   needs: (config) => ({
-    net: [hostOf(config.url)],
+    net: [hostOf(config.url), ...(config.dataNodes ?? [new URL(config.url).hostname])],
     read: config.delegationTokenFile ? [config.delegationTokenFile] : [],
   }),
   resolvePaths: (config, paths) => {

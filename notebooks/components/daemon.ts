@@ -64,6 +64,44 @@ export function statusFeed(api: string | null, intervalMs = 2000): AsyncGenerato
   });
 }
 
+/** A firing alert as `/api/alerts` serves it (pipeline/alerts/engine.ts). */
+export interface FiringAlert {
+  rule: string;
+  type: string;
+  severity: string;
+  summary: string | null;
+  startsAt: number;
+  value: number;
+  detail: string;
+}
+
+/** `/api/alerts` (the alert rules firing now) every `intervalMs`, as a generator of Feed values. */
+export function alertsFeed(api: string | null, intervalMs = 5000): AsyncGenerator<Feed<FiringAlert[]>> {
+  return Generators.observe((next: (value: Feed<FiringAlert[]>) => void) => {
+    const notify = onChange(next);
+    if (!api) {
+      notify({ live: false, reason: "no daemon API in the config" });
+      return undefined;
+    }
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const body = await getJson<{ alerts: FiringAlert[] }>(`${api}/api/alerts`);
+        notify({ live: true, data: body.alerts, at: Date.now() });
+      } catch (err) {
+        notify({ live: false, reason: reasonOf(err, api) });
+      }
+      if (!stopped) timer = setTimeout(poll, intervalMs);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  });
+}
+
 /**
  * The daemon's windows, newest first, pushed over SSE (`/api/windows/stream`, event "windows"); if the stream
  * cannot be opened, `/api/windows` is polled every 2 s instead.

@@ -27,6 +27,8 @@ await runLoader("data/windows.json", async ({ config, ctx, env, now }) => {
         byStatus: await inRange(MEASUREMENTS.byStatus),
         topPaths: await inRange(MEASUREMENTS.topPaths),
         topHosts: await inRange(MEASUREMENTS.topHosts),
+        // Unique hosts and top-k merged from the stored summaries: a host seen by two sources counts once.
+        sketches: await inRange(MEASUREMENTS.sketches),
       },
       { windowMs: config.aggregator.window, latenessMs: config.aggregator.lateness, topK: config.aggregator.topK },
     );

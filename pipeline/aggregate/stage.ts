@@ -3,21 +3,28 @@
  *
  * Every flush writes the windows that changed (their points carry the window start and deterministic tags, so a
  * rewrite overwrites), then commits, per partition, the lowest offset of any still-open window together with a
- * checkpoint {c: next offset processed, w: watermark} in the commit metadata. A restart re-reads from that offset
- * and so rebuilds every open window completely; with the watermark restored, events before `c` whose windows had
- * already closed are recognised as accounted for and skipped, so nothing is counted twice.
+ * checkpoint {c: next offset processed, ws: watermark per source} in the commit metadata. A restart re-reads from
+ * that offset and so rebuilds every open window completely; with the watermarks restored, events before `c` whose
+ * windows had already closed are recognised as accounted for and skipped, so nothing is counted twice. Late events
+ * are counted per window in the `late` measurement (late.ts), exactly across restarts too. A checkpoint written
+ * before watermarks were per source ({c, w}) is read with `w` as every source's watermark.
  */
 import type { Context } from "../../connectors/context.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
 import type { LogEvent } from "../model/log-event.ts";
-import type { WindowSummary } from "../model/window.ts";
+import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
+import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
-import { PartitionWindows, summarize, type WindowState, windowPoints } from "./window-state.ts";
+import { LateCounts } from "./late.ts";
+import { summarize, windowPoints } from "./window-points.ts";
+import { type WindowSpec, windowSpecs } from "./window-spec.ts";
+import { PartitionWindows, type WindowState } from "./window-state.ts";
 
 interface PartitionState {
   windows: PartitionWindows;
+  late: LateCounts;
   /** Next offset to process. */
   next: number;
   /** Offsets below this were processed before the restart. */
@@ -25,10 +32,13 @@ interface PartitionState {
   lock: Promise<void>;
 }
 
-/** Kept in the aggregate group's commit metadata: next offset processed, and the watermark then. */
+/** Kept in the aggregate group's commit metadata: next offset processed, and the watermarks then. */
 export interface Checkpoint {
   c: number;
+  /** The largest watermark (what checkpoints held before watermarks were per source). */
   w: number | null;
+  /** Watermark per source. */
+  ws?: Record<string, number>;
 }
 
 /** Window starts kept for the live API. */
@@ -42,6 +52,8 @@ export interface AggregateStageDeps {
   ctx: Context;
   /** A timed flush failed for good: the daemon must stop (it would fail the same way again). */
   onFatal: (err: unknown) => void;
+  /** Where offsets lost to the bus's retention are reported (logged, counted, shown by /healthz). */
+  losses?: BusLosses;
 }
 
 export class AggregateStage {
@@ -53,8 +65,10 @@ export class AggregateStage {
   /** window start → (partition:source → state), for the live API. */
   private readonly recent = new Map<number, Map<string, { partition: number; state: WindowState }>>();
   private readonly listeners = new Set<(windows: WindowSummary[]) => void>();
+  private readonly specs: WindowSpec[];
 
   constructor(private readonly deps: AggregateStageDeps) {
+    this.specs = windowSpecs(deps.config);
     const m = deps.ctx.metrics;
     m.describe("logbench_aggregate_received_total", "counter", "Events read from the bus by the aggregator");
     m.describe("logbench_aggregate_sent_total", "counter", "Series points written");
@@ -65,7 +79,7 @@ export class AggregateStage {
       "counter",
       "Bus messages that are not LogEvents (dead-lettered by the archive)",
     );
-    m.describe("logbench_aggregate_watermark_ms", "gauge", "Event-time watermark per partition");
+    m.describe("logbench_aggregate_watermark_ms", "gauge", "Event-time watermark per partition (its newest source)");
   }
 
   async start(): Promise<Subscription> {
@@ -75,6 +89,7 @@ export class AggregateStage {
       group: config.group,
       onAssigned: async (assigned) => this.onAssigned(assigned),
       onBatch: (partition, messages) => this.withLock(partition, async () => this.onBatch(partition, messages)),
+      onLost: this.deps.losses?.hook(config.group, topic),
       onRevoked: async (partitions) => {
         await Promise.all(partitions.map((p) => this.withLock(p, () => this.flush(p))));
         for (const p of partitions) this.partitions.delete(p);
@@ -102,18 +117,18 @@ export class AggregateStage {
 
   /** The newest windows first, merged over this daemon's partitions and sources. */
   windows(limit = 30): WindowSummary[] {
-    const { window, topK } = this.deps.config;
+    const { topK } = this.deps.config;
     return [...this.recent.keys()]
       .sort((a, b) => b - a)
       .slice(0, limit)
       .map((start) => {
         const members = [...this.recent.get(start)!.values()];
         const closed = members.every(
-          ({ partition, state }) => this.partitions.get(partition)?.windows.isClosed(state.end) ?? true,
+          ({ partition, state }) => this.partitions.get(partition)?.windows.isClosed(state.source, state.end) ?? true,
         );
         return summarize(
           members.map((m) => m.state),
-          window,
+          this.specs[0]!,
           topK,
           closed,
         );
@@ -126,17 +141,25 @@ export class AggregateStage {
     return () => this.listeners.delete(listener);
   }
 
-  private onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
-    const { window, lateness, topK } = this.deps.config;
+  private async onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
     for (const { partition, committed } of assigned) {
-      const windows = new PartitionWindows({ windowMs: window, latenessMs: lateness, topK });
+      const windows = this.newWindows();
       const checkpoint = parseCheckpoint(committed?.metadata ?? null);
       // States from an earlier assignment of this partition are rebuilt from the bus; stop showing them.
       for (const members of this.recent.values())
         for (const [key, m] of members) if (m.partition === partition) members.delete(key);
-      if (checkpoint?.w !== null && checkpoint?.w !== undefined) windows.watermark = checkpoint.w;
+      if (checkpoint?.ws) for (const [source, w] of Object.entries(checkpoint.ws)) windows.watermarks.set(source, w);
+      else if (checkpoint?.w !== null && checkpoint?.w !== undefined) windows.fallbackWatermark = checkpoint.w;
+      const late = new LateCounts(partition);
+      // Late counts go on from what earlier runs wrote (late.ts says why that is exact).
+      await this.retrying(async () =>
+        late.load(
+          await this.deps.series.query({ measurement: MEASUREMENTS.late, tags: { partition: String(partition) } }),
+        ),
+      );
       this.partitions.set(partition, {
         windows,
+        late,
         next: committed?.offset ?? 0,
         replayUntil: checkpoint?.c ?? 0,
         lock: this.partitions.get(partition)?.lock ?? Promise.resolve(),
@@ -148,6 +171,8 @@ export class AggregateStage {
     const st = this.state(partition);
     let late = 0;
     let bad = 0;
+    st.windows.now = Date.now();
+    st.late.countFrom = st.replayUntil;
     for (const msg of messages) {
       const decoded = decodeEvent(msg);
       st.next = msg.offset + 1;
@@ -157,8 +182,9 @@ export class AggregateStage {
         continue;
       }
       const { event } = decoded;
-      if (st.windows.add(event, msg.offset)) this.remember(partition, st.windows, event);
-      else if (msg.offset >= st.replayUntil) late++;
+      const onTime = st.windows.add(event, msg.offset, st.late);
+      if (st.windows.lastPrimary) this.remember(partition, st.windows.lastPrimary);
+      if (!onTime && msg.offset >= st.replayUntil) late++;
     }
     const labels = { topic: this.deps.topic };
     this.deps.ctx.metrics.inc("logbench_aggregate_received_total", labels, messages.length);
@@ -166,8 +192,8 @@ export class AggregateStage {
     if (bad) this.deps.ctx.metrics.inc("logbench_aggregate_discarded_total", labels, bad);
   }
 
-  private remember(partition: number, windows: PartitionWindows, event: LogEvent): void {
-    const start = windows.windowStart(event.ts);
+  private remember(partition: number, state: WindowState): void {
+    const start = state.start;
     let members = this.recent.get(start);
     if (!members) {
       members = new Map();
@@ -177,26 +203,27 @@ export class AggregateStage {
         this.recent.delete(oldest);
       }
     }
-    const key = `${partition}\u0000${event.source}`;
-    if (!members.has(key)) members.set(key, { partition, state: windows.open.get(`${event.source}\u0000${start}`)! });
+    const key = `${partition}\u0000${state.source}`;
+    if (!members.has(key)) members.set(key, { partition, state });
   }
 
   private async flush(partition: number): Promise<void> {
     const st = this.partitions.get(partition);
     if (!st) return;
     const { series, config, ctx } = this.deps;
+    st.windows.closeIdle(Date.now(), config.idleTimeout);
     const { changed } = st.windows.drain();
-    if (changed.length) {
-      const points = changed.flatMap((s) => windowPoints(s, partition, config.window, config.topK));
+    const late = st.late.drain(st.next);
+    if (changed.length || late.length) {
+      const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
       await this.retrying(() => series.write(points));
       for (const s of changed) s.dirty = false;
       ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, points.length);
     }
     if (st.next === 0) return;
-    const checkpoint: Checkpoint = {
-      c: st.next,
-      w: Number.isFinite(st.windows.watermark) ? st.windows.watermark : null,
-    };
+    const ws = Object.fromEntries(st.windows.watermarks);
+    const newest = Math.max(st.windows.fallbackWatermark, ...Object.values(ws));
+    const checkpoint: Checkpoint = { c: st.next, w: Number.isFinite(newest) ? newest : null, ws };
     await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
     if (checkpoint.w !== null)
       ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
@@ -209,9 +236,9 @@ export class AggregateStage {
   private state(partition: number): PartitionState {
     let st = this.partitions.get(partition);
     if (!st) {
-      const { window, lateness, topK } = this.deps.config;
       st = {
-        windows: new PartitionWindows({ windowMs: window, latenessMs: lateness, topK }),
+        windows: this.newWindows(),
+        late: new LateCounts(partition),
         next: 0,
         replayUntil: 0,
         lock: Promise.resolve(),
@@ -219,6 +246,11 @@ export class AggregateStage {
       this.partitions.set(partition, st);
     }
     return st;
+  }
+
+  private newWindows(): PartitionWindows {
+    const { lateness, topK } = this.deps.config;
+    return new PartitionWindows({ windows: this.specs, latenessMs: lateness, topK });
   }
 
   private withLock(partition: number, fn: () => Promise<void> | void): Promise<void> {

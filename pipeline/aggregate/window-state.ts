@@ -1,18 +1,24 @@
 /**
- * Event-time tumbling windows for one bus partition: pure logic, no I/O.
+ * Event-time windows for one bus partition: pure logic, no I/O (the clock is handed in).
  *
- * A window [start, start + size) stays open until the partition's watermark (the largest event time
- * seen) reaches end + allowed lateness; an event for a closed window is late and is reported, not added.
- * Windows are keyed by (source, start) so every point's tag set is deterministic (DESIGN §4, §5).
+ * Watermarks are kept per source: the largest event time seen from that source in this partition. A window
+ * [start, start + size) of a source stays open until that source's watermark reaches end + allowed lateness, so an
+ * older file replayed into a running daemon under its own source name is aggregated, not late as a whole. A source
+ * that has sent nothing to the partition for `idleTimeout` (wall clock) has its watermark moved past its open
+ * windows, which closes them. An event for a closed window is late: counted per window (late.ts), not added.
+ * Windows are keyed by (kind, source, start) so every point's tag set is deterministic (DESIGN §4, §5).
  */
-import type { SeriesPoint } from "../../connectors/types.ts";
 import type { LogEvent } from "../model/log-event.ts";
-import { emptyWindowSummary, MEASUREMENTS, type WindowSummary } from "../model/window.ts";
+import type { LateCounts } from "./late.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
+import { forEachStart, type WindowSpec } from "./window-spec.ts";
+
+export { summarize, windowPoints } from "./window-points.ts";
+export { windowLabel } from "./window-spec.ts";
 
 export interface WindowOptions {
-  /** Window length, ms. */
-  windowMs: number;
+  /** Window kinds; the first is the one the live API shows. */
+  windows: WindowSpec[];
   /** Allowed lateness, ms. */
   latenessMs: number;
   /** Ranks reported in top_paths / top_hosts. */
@@ -33,13 +39,15 @@ export class WindowState {
   /** Lowest bus offset that contributed; the aggregate stage never commits past it while the window is open. */
   firstOffset = Number.POSITIVE_INFINITY;
   dirty = false;
+  readonly end: number;
 
   constructor(
+    readonly spec: WindowSpec,
     readonly source: string,
     readonly start: number,
-    readonly end: number,
     topK: number,
   ) {
+    this.end = start + spec.size;
     // Ten counters per reported rank keeps the top-k exact for all but the flattest distributions.
     this.paths = new SpaceSaving(topK * 10);
     this.topHosts = new SpaceSaving(topK * 10);
@@ -66,42 +74,105 @@ export class WindowState {
 }
 
 export class PartitionWindows {
-  /** Largest event time seen in this partition (ms); -Infinity before the first event. */
-  watermark = Number.NEGATIVE_INFINITY;
+  /** Largest event time seen per source (ms). */
+  readonly watermarks = new Map<string, number>();
+  /** Watermark of sources not in `watermarks` (a checkpoint from before watermarks were per source). */
+  fallbackWatermark = Number.NEGATIVE_INFINITY;
   readonly open = new Map<string, WindowState>();
+  /** Wall time (ms) of the last batch with an event of each source; set through `now` by the stage. */
+  private readonly lastSeen = new Map<string, number>();
+  /** Wall clock for idle detection, set per batch. */
+  now = 0;
+  /** The first kind's window of the last event added on time (what the live API remembers). */
+  lastPrimary: WindowState | null = null;
+  /** The window of the previous event per kind: most events fall in the same window as the one before. */
+  private last: Array<WindowState | null>;
+  private lastSource: string | null = null;
 
-  constructor(readonly options: WindowOptions) {}
-
-  windowStart(ts: number): number {
-    return Math.floor(ts / this.options.windowMs) * this.options.windowMs;
+  constructor(readonly options: WindowOptions) {
+    this.last = options.windows.map(() => null);
   }
 
-  /** True when a window ending at `end` can no longer change. */
-  isClosed(end: number): boolean {
-    return end + this.options.latenessMs <= this.watermark;
+  watermark(source: string): number {
+    return this.watermarks.get(source) ?? this.fallbackWatermark;
   }
 
-  /** The window of the previous event: most events fall in the same window as the one before. */
-  private last: WindowState | null = null;
+  /** True when a window of `source` ending at `end` can no longer change. */
+  isClosed(source: string, end: number): boolean {
+    return end + this.options.latenessMs <= this.watermark(source);
+  }
 
-  /** Adds the event to its window; returns false (and changes nothing) when the event is too late. */
-  add(event: LogEvent, offset: number): boolean {
-    let state = this.last;
-    if (state === null || event.ts < state.start || event.ts >= state.end || event.source !== state.source) {
-      const start = this.windowStart(event.ts);
-      const end = start + this.options.windowMs;
-      if (this.isClosed(end)) return false;
-      const key = `${event.source}\u0000${start}`;
-      state = this.open.get(key) ?? null;
-      if (!state) {
-        state = new WindowState(event.source, start, end, this.options.topK);
-        this.open.set(key, state);
+  /**
+   * Adds the event to each of its windows that is still open. Returns true when it was on time for all of them;
+   * each closed one is counted in `late` (when given) for that window.
+   */
+  add(event: LogEvent, offset: number, late?: LateCounts): boolean {
+    const { windows, latenessMs, topK } = this.options;
+    const source = event.source;
+    if (source !== this.lastSource) {
+      this.lastSeen.set(source, this.now);
+      this.lastSource = source;
+    }
+    const watermark = this.watermark(source);
+    let onTime = true;
+    this.lastPrimary = null;
+    for (let k = 0; k < windows.length; k++) {
+      const spec = windows[k]!;
+      const cached = this.last[k];
+      // Fast path: tumbling, same window as the previous event of this kind.
+      if (
+        cached &&
+        spec.slide === spec.size &&
+        cached.source === source &&
+        event.ts >= cached.start &&
+        event.ts < cached.end &&
+        cached.end + latenessMs > watermark
+      ) {
+        cached.add(event, offset);
+        if (k === 0) this.lastPrimary = cached;
+        continue;
       }
-      this.last = state;
-    } else if (this.isClosed(state.end)) return false;
-    state.add(event, offset);
-    if (event.ts > this.watermark) this.watermark = event.ts;
-    return true;
+      forEachStart(spec, event.ts, (start) => {
+        if (start + spec.size + latenessMs <= watermark) {
+          onTime = false;
+          late?.count(spec.label, source, start, offset);
+          return;
+        }
+        const key = `${spec.label}\u0000${source}\u0000${start}`;
+        let state = this.open.get(key);
+        if (!state) {
+          state = new WindowState(spec, source, start, topK);
+          this.open.set(key, state);
+        }
+        state.add(event, offset);
+        this.last[k] = state;
+        if (k === 0 && start === Math.floor(event.ts / spec.slide) * spec.slide) this.lastPrimary = state;
+      });
+    }
+    if (event.ts > watermark) this.watermarks.set(source, event.ts);
+    return onTime;
+  }
+
+  /**
+   * Sources with nothing new for `idleMs` of wall time: their watermark moves to the end + lateness of their newest
+   * open window, which closes every one of them. Returns the sources closed this way.
+   */
+  closeIdle(now: number, idleMs: number): string[] {
+    const closed: string[] = [];
+    for (const [source, seen] of this.lastSeen) {
+      if (now - seen < idleMs) continue;
+      let newestEnd = Number.NEGATIVE_INFINITY;
+      for (const state of this.open.values())
+        if (state.source === source && state.end > newestEnd) newestEnd = state.end;
+      if (newestEnd > Number.NEGATIVE_INFINITY) {
+        const target = newestEnd + this.options.latenessMs;
+        if (target > this.watermark(source)) this.watermarks.set(source, target);
+        closed.push(source);
+      }
+      this.lastSeen.delete(source);
+    }
+    if (closed.length) this.last = this.last.map(() => null);
+    return closed;
   }
 
   /**
@@ -111,10 +182,11 @@ export class PartitionWindows {
   drain(): { changed: WindowState[]; closed: WindowState[] } {
     const changed: WindowState[] = [];
     const closed: WindowState[] = [];
-    this.last = null;
+    this.last = this.last.map(() => null);
+    this.lastSource = null;
     for (const [key, state] of this.open) {
       if (state.dirty) changed.push(state);
-      if (this.isClosed(state.end)) {
+      if (this.isClosed(state.source, state.end)) {
         closed.push(state);
         this.open.delete(key);
       }
@@ -128,77 +200,4 @@ export class PartitionWindows {
     for (const state of this.open.values()) if (state.firstOffset < min) min = state.firstOffset;
     return min;
   }
-}
-
-function statusLabel(status: number): string {
-  return status < 0 ? "-" : String(status);
-}
-
-export function windowLabel(windowMs: number): string {
-  return windowMs % 1000 === 0 ? `${windowMs / 1000}s` : `${windowMs}ms`;
-}
-
-/** The series points of one window of one partition (DESIGN §5). Writing them twice overwrites. */
-export function windowPoints(state: WindowState, partition: number, windowMs: number, topK: number): SeriesPoint[] {
-  const tags = { window: windowLabel(windowMs), source: state.source, partition: String(partition) };
-  const time = state.start;
-  const points: SeriesPoint[] = [
-    {
-      measurement: MEASUREMENTS.requests,
-      tags,
-      time,
-      fields: {
-        count: state.count,
-        bytes: state.bytes,
-        status_4xx: state.status4xx,
-        status_5xx: state.status5xx,
-        unique_hosts: state.hosts.count(),
-      },
-    },
-  ];
-  for (const [method, count] of state.byMethod)
-    points.push({ measurement: MEASUREMENTS.byMethod, tags: { ...tags, method }, time, fields: { count } });
-  for (const [status, count] of state.byStatus)
-    points.push({
-      measurement: MEASUREMENTS.byStatus,
-      tags: { ...tags, status: statusLabel(status) },
-      time,
-      fields: { count },
-    });
-  const ranked = (measurement: string, sketch: SpaceSaving) =>
-    sketch.top(topK).forEach((r, i) => {
-      points.push({
-        measurement,
-        tags: { ...tags, rank: String(i + 1) },
-        time,
-        fields: { value: r.value, count: r.count },
-      });
-    });
-  ranked(MEASUREMENTS.topPaths, state.paths);
-  ranked(MEASUREMENTS.topHosts, state.topHosts);
-  return points;
-}
-
-/** Merge the states of one window start (several partitions and sources) into what the live API shows. */
-export function summarize(states: WindowState[], windowMs: number, topK: number, closed: boolean): WindowSummary {
-  const first = states[0]!;
-  const hosts = new DistinctCounter();
-  const paths = new SpaceSaving(topK * 10);
-  const topHosts = new SpaceSaving(topK * 10);
-  const summary = emptyWindowSummary(first.start, windowMs, windowLabel(windowMs), closed);
-  for (const s of states) {
-    summary.count += s.count;
-    summary.bytes += s.bytes;
-    summary.status4xx += s.status4xx;
-    summary.status5xx += s.status5xx;
-    for (const [k, v] of s.byMethod) summary.byMethod[k] = (summary.byMethod[k] ?? 0) + v;
-    for (const [k, v] of s.byStatus) summary.byStatus[statusLabel(k)] = (summary.byStatus[statusLabel(k)] ?? 0) + v;
-    hosts.merge(s.hosts);
-    paths.merge(s.paths);
-    topHosts.merge(s.topHosts);
-  }
-  summary.uniqueHosts = hosts.count();
-  summary.topPaths = paths.top(topK).map(({ value, count }) => ({ value, count }));
-  summary.topHosts = topHosts.top(topK).map(({ value, count }) => ({ value, count }));
-  return summary;
 }

@@ -6,7 +6,9 @@
  *   GET /api/status              {eventsPerSec, deadLetters, consumerLag, newestArchivePartition, …}
  *   GET /api/windows?limit=N     {"windows": WindowSummary[]} newest first
  *   GET /api/windows/stream      the same as Server-Sent Events, one "windows" event per flush
+ *   GET /api/alerts              {"alerts": FiringAlert[]} the alert rules firing now (pipeline/alerts)
  *   GET /api/stream.arrow?from=-15m[&to=…][&limit=…]   LogEvents that reached the bus in that time, Arrow IPC stream
+ *   *   /api/ingest/<name>      handed to the push source of that name (`http` source: POST lines)
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -14,6 +16,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger, MetricsRegistry } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus } from "../../connectors/types.ts";
+import type { FiringAlert } from "../alerts/engine.ts";
+import type { HttpHandler, HttpRoutes } from "../ingest/source.ts";
 import { decodeEvent } from "../model/decode-event.ts";
 import type { WindowSummary } from "../model/window.ts";
 import { renderPrometheus } from "../observe/prometheus.ts";
@@ -33,16 +37,23 @@ export interface ApiDeps {
   windows: () => WindowSummary[];
   onWindows: (listener: (w: WindowSummary[]) => void) => () => void;
   health: () => { ok: boolean; problems: string[] };
+  /** Alert rules firing now; none when the daemon has no rules. */
+  alerts?: () => FiringAlert[];
 }
 
 export interface ApiServer {
   url: string;
+  /** Where push sources register `/api/ingest/<name>` (given to sources as `SourceRuntime.http`). */
+  ingest: HttpRoutes;
   close(): Promise<void>;
 }
+
+const INGEST_PREFIX = "/api/ingest/";
 
 export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   const rate = new RateMeter(() => sumMetric(deps.metrics, "logbench_ingest_events_total"));
   const sse = new Set<ServerResponse>();
+  const ingest = new Map<string, HttpHandler>();
   const unsubscribe = deps.onWindows((windows) => {
     const frame = `event: windows\ndata: ${JSON.stringify({ windows })}\n\n`;
     for (const res of sse) res.write(frame);
@@ -64,6 +75,15 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/healthz" && !authorised(req, deps.token))
       return json(res, 401, { error: "missing or wrong bearer token" });
+    if (url.pathname.startsWith(INGEST_PREFIX)) {
+      const name = safeDecode(url.pathname.slice(INGEST_PREFIX.length));
+      const handler = ingest.get(name);
+      if (handler) return handler(req, res);
+      const known = [...ingest.keys()].join(", ") || "none";
+      return json(res, 404, {
+        error: `no http source named "${name}" (configured: ${known}); add {type: http, name: ${name}} to sources`,
+      });
+    }
     if (req.method !== "GET") return json(res, 405, { error: "only GET" });
     switch (url.pathname) {
       case "/healthz": {
@@ -100,6 +120,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       }
       case "/api/windows":
         return json(res, 200, { windows: deps.windows().slice(0, intParam(url, "limit", 30)) });
+      case "/api/alerts":
+        return json(res, 200, { alerts: deps.alerts?.() ?? [] });
       case "/api/windows/stream": {
         res.writeHead(200, {
           "Content-Type": "text/event-stream",
@@ -150,6 +172,13 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
+    ingest: {
+      route(name, handler) {
+        if (ingest.has(name)) throw new LogbenchError("CONFIG", `two http sources are named "${name}"`);
+        ingest.set(name, handler);
+        return () => ingest.delete(name);
+      },
+    },
     async close() {
       unsubscribe();
       rate.stop();
@@ -169,6 +198,14 @@ function authorised(req: IncomingMessage, token: string | undefined): boolean {
   const given = Buffer.from(req.headers.authorization?.replace(/^Bearer\s+/i, "") ?? "");
   const wanted = Buffer.from(token);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function intParam(url: URL, name: string, fallback: number): number {

@@ -4,6 +4,7 @@
  * and the archiver's own bookkeeping, under folders starting with "_" that Hive-style readers skip:
  *   _logbench/tmp/<topic>/part-<partition>-<first>-<last>-<bucket>.parquet.tmp   files being written
  *   _logbench/wal/<topic>/<partition>/<lastOffset>.json(.tmp)                     committed rolls (write-ahead log)
+ *   _logbench/gaps/<topic>/<partition>/<from>-<to>.json                           offsets [from, to) lost to retention
  * The one module that names and parses these paths: the archive stage, recovery, the query catalog, the status
  * API and the notebooks all go through it, so a reader can never disagree with the writer about a name.
  */
@@ -98,6 +99,23 @@ export function parseWalEntryName(name: string): number | null {
 /** Whether a name in a log folder is an entry still being written (left behind by an interrupted roll). */
 export function isWalTmpName(name: string): boolean {
   return name.endsWith(".tmp");
+}
+
+export function gapDir(topic: string, partition?: number): string {
+  return partition === undefined ? `_logbench/gaps/${topic}` : `_logbench/gaps/${topic}/${partition}`;
+}
+
+/** The record of offsets [from, to) of a partition that the bus deleted before the archive read them. */
+export function gapPath(topic: string, partition: number, from: number, to: number): string {
+  return `${gapDir(topic, partition)}/${from}-${to}.json`;
+}
+
+const GAP_NAME = /^(\d+)-(\d+)\.json$/;
+
+/** The lost range [from, to) of a gap record's name, or null for other names. */
+export function parseGapName(name: string): { from: number; to: number } | null {
+  const m = GAP_NAME.exec(name);
+  return m ? { from: Number(m[1]), to: Number(m[2]) } : null;
 }
 
 /** Partition and offset range of a published part file's name, or null for other names. */

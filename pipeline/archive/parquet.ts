@@ -1,15 +1,35 @@
 /**
- * Encodes LogEvents as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
+ * Encodes rows (LogEvents, or API records) as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
  * its bytes handed to the ArchiveStore, so HDFS and local archives share one path).
  */
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampMillisecondsValue,
+} from "@duckdb/node-api";
 import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
 import type { LogEvent } from "../model/log-event.ts";
+import type { RecordMessage } from "../model/record.ts";
+import { markTimestampUtc } from "./parquet-utc.ts";
 
-const COLUMNS = `ts BIGINT, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
+/** The Parquet columns of one kind of row and how a row fills them. */
+export interface RowLayout<R> {
+  /** Column definitions of a DuckDB CREATE TABLE. */
+  columns: string;
+  append(appender: DuckDBAppender, row: R): void;
+  /** The layout has one TIMESTAMP_MS column to be marked as a UTC instant in the file's footer (parquet-utc.ts). */
+  utcTimestamp?: boolean;
+}
+
+/**
+ * `ts` is a TIMESTAMP in milliseconds, marked as UTC (parquet-utc.ts), so Spark, Trino and Hive read a time, not a
+ * number. The Hive partition columns dt and hour are in the path only, as those engines expect.
+ */
+const EVENT_COLUMNS = `ts TIMESTAMP_MS, host VARCHAR, ident VARCHAR, "user" VARCHAR, method VARCHAR, path VARCHAR, query VARCHAR,
   protocol VARCHAR, status INTEGER, bytes BIGINT, referrer VARCHAR, agent VARCHAR, source VARCHAR, raw VARCHAR`;
 
 export type Compression = "zstd" | "snappy" | "gzip" | "uncompressed";
@@ -35,39 +55,29 @@ export class ParquetEncoder {
   private queue: Promise<unknown> = Promise.resolve();
 
   encode(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.encodeNow(events, compression));
+    return this.encodeRows(events, EVENT_LAYOUT, compression);
+  }
+
+  encodeRows<R>(rows: R[], layout: RowLayout<R>, compression: Compression): Promise<Uint8Array> {
+    const run = this.queue.then(() => this.encodeNow(rows, layout, compression));
     this.queue = run.catch(() => {});
     return run;
   }
 
-  private async encodeNow(events: LogEvent[], compression: Compression): Promise<Uint8Array> {
+  private async encodeNow<R>(rows: R[], layout: RowLayout<R>, compression: Compression): Promise<Uint8Array> {
     const table = `batch_${++this.seq}`;
     const file = join(this.dir, `${table}.parquet`);
-    await this.conn.run(`CREATE TABLE ${table} (${COLUMNS})`);
+    await this.conn.run(`CREATE TABLE ${table} (${layout.columns})`);
     try {
       const appender = await this.conn.createAppender(table);
-      for (const e of events) {
-        appender.appendBigInt(BigInt(e.ts));
-        str(appender, e.host);
-        str(appender, e.ident);
-        str(appender, e.user);
-        str(appender, e.method);
-        str(appender, e.path);
-        str(appender, e.query);
-        str(appender, e.protocol);
-        if (e.status === null) appender.appendNull();
-        else appender.appendInteger(e.status);
-        if (e.bytes === null) appender.appendNull();
-        else appender.appendBigInt(BigInt(e.bytes));
-        str(appender, e.referrer);
-        str(appender, e.agent);
-        appender.appendVarchar(e.source);
-        str(appender, e.raw ?? null);
+      for (const row of rows) {
+        layout.append(appender, row);
         appender.endRow();
       }
       appender.closeSync();
       await this.conn.run(`COPY ${table} TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`);
-      return new Uint8Array(await readFile(file));
+      const bytes = new Uint8Array(await readFile(file));
+      return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${table}`);
       await rm(file, { force: true });
@@ -81,6 +91,41 @@ export class ParquetEncoder {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The events archive: the LogEvent columns (LOG_EVENT_COLUMNS) plus `raw`. */
+export const EVENT_LAYOUT: RowLayout<LogEvent> = {
+  columns: EVENT_COLUMNS,
+  utcTimestamp: true,
+  append(appender, e) {
+    appender.appendTimestampMilliseconds(new DuckDBTimestampMillisecondsValue(BigInt(e.ts)));
+    str(appender, e.host);
+    str(appender, e.ident);
+    str(appender, e.user);
+    str(appender, e.method);
+    str(appender, e.path);
+    str(appender, e.query);
+    str(appender, e.protocol);
+    if (e.status === null) appender.appendNull();
+    else appender.appendInteger(e.status);
+    if (e.bytes === null) appender.appendNull();
+    else appender.appendBigInt(BigInt(e.bytes));
+    str(appender, e.referrer);
+    str(appender, e.agent);
+    appender.appendVarchar(e.source);
+    str(appender, e.raw ?? null);
+  },
+};
+
+/** A records topic's archive (pipeline/model/record.ts): the record itself as JSON text. */
+export const RECORD_LAYOUT: RowLayout<RecordMessage> = {
+  columns: "source VARCHAR, key VARCHAR, ts BIGINT, record VARCHAR",
+  append(appender, r) {
+    appender.appendVarchar(r.source);
+    appender.appendVarchar(r.key);
+    appender.appendBigInt(BigInt(r.ts));
+    appender.appendVarchar(JSON.stringify(r.record));
+  },
+};
 
 function str(appender: { appendNull(): void; appendVarchar(v: string): void }, value: string | null): void {
   if (value === null) appender.appendNull();

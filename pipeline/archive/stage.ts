@@ -1,5 +1,6 @@
 /**
  * The archive consumer group: LogEvents from the bus → time-bucketed Parquet in the ArchiveStore, exactly once.
+ * The same stage archives a polling source's records topic (one instance per topic, `format: RECORDS_FORMAT`).
  *
  * Each partition buffers its records by (dt, hour) bucket. A roll (on size, record count, age, idle partition,
  * revoke or stop) writes every bucket to a temporary file, then commits the roll by creating a write-ahead-log
@@ -11,13 +12,16 @@ import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
-import { busDeadLetter, decodeEvent } from "../model/decode-event.ts";
-import type { DeadLetter, LogEvent } from "../model/log-event.ts";
+import { busDeadLetter } from "../model/decode-event.ts";
+import type { DeadLetter } from "../model/log-event.ts";
+import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
+import { type ArchiveFormat, EVENTS_FORMAT } from "./formats.ts";
 import {
   bucketKey,
   bucketOf,
   finalPath,
+  gapPath,
   parseWalEntryName,
   tmpPath,
   walDir,
@@ -28,7 +32,7 @@ import { type Compression, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
 interface Buffer {
-  buckets: Map<string, { events: LogEvent[]; first: number; last: number }>;
+  buckets: Map<string, { rows: unknown[]; first: number; last: number }>;
   first: number;
   last: number;
   records: number;
@@ -37,14 +41,14 @@ interface Buffer {
   lastRecordAt: number;
   /** Offsets below this are archived already. */
   resumeFrom: number;
-  /** Serialises batches, timer rolls and revokes of one partition. */
-  lock: Promise<void>;
 }
 
 export interface ArchiveStageDeps {
   bus: Bus;
   store: ArchiveStore;
   topic: string;
+  /** What the topic holds; LogEvents by default. */
+  format?: ArchiveFormat<unknown>;
   /** Where messages that are not LogEvents go. */
   deadLetterTopic: string;
   config: Config["archiver"];
@@ -53,17 +57,23 @@ export interface ArchiveStageDeps {
   ctx: Context;
   /** A roll started by a timer failed for good: the daemon must stop (it would fail the same way again). */
   onFatal: (err: unknown) => void;
+  /** Where offsets lost to the bus's retention are reported (logged, counted, shown by /healthz). */
+  losses?: BusLosses;
 }
 
 export class ArchiveStage {
   private subscription: Subscription | null = null;
+  private readonly locks = new Map<number, Promise<void>>();
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
   /** A timed roll failed for good; the daemon is stopping. */
   private failed = false;
 
+  private readonly format: ArchiveFormat<unknown>;
+
   constructor(private readonly deps: ArchiveStageDeps) {
+    this.format = deps.format ?? (EVENTS_FORMAT as ArchiveFormat<unknown>);
     const m = deps.ctx.metrics;
     m.describe("logbench_archive_received_total", "counter", "Records read from the bus by the archiver");
     m.describe("logbench_archive_sent_total", "counter", "Records written to archive files");
@@ -86,6 +96,7 @@ export class ArchiveStage {
       group: config.group,
       onAssigned: (assigned) => this.onAssigned(assigned),
       onBatch: (partition, messages) => this.withLock(partition, () => this.onBatch(partition, messages)),
+      onLost: (partition, from, to) => this.withLock(partition, () => this.recordGap(partition, from, to)),
       onRevoked: async (partitions) => {
         await Promise.all(partitions.map((p) => this.withLock(p, () => this.roll(p, "revoke"))));
         for (const p of partitions) this.buffers.delete(p);
@@ -120,6 +131,19 @@ export class ArchiveStage {
     }
   }
 
+  /** Offsets the bus deleted before they were archived: say so, and leave a record beside the archive. */
+  private async recordGap(partition: number, from: number, to: number): Promise<void> {
+    const { topic, config, store, ctx } = this.deps;
+    if (this.deps.losses) this.deps.losses.record({ group: config.group, topic, partition, from, to });
+    else ctx.logger.error("Offsets were deleted by retention before they were archived.", { partition, from, to });
+    const gap = { topic, partition, from, to, lost: to - from, group: config.group, detectedAt: Date.now() };
+    await this.retrying("recording an archive gap", () =>
+      store.create(gapPath(topic, partition, from, to), new TextEncoder().encode(JSON.stringify(gap)), {
+        overwrite: true,
+      }),
+    );
+  }
+
   private async onBatch(partition: number, messages: BusMessage[]): Promise<void> {
     let buf = this.buffers.get(partition);
     if (!buf) {
@@ -135,19 +159,18 @@ export class ArchiveStage {
         skipped++;
         continue;
       }
-      const decoded = decodeEvent(msg);
+      const decoded = this.format.decode(msg);
       if ("reason" in decoded) {
         rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
         continue;
       }
-      const { event } = decoded;
-      const key = bucketKey(bucketOf(event.ts));
+      const key = bucketKey(bucketOf(decoded.ts));
       let bucket = buf.buckets.get(key);
       if (!bucket) {
-        bucket = { events: [], first: msg.offset, last: msg.offset };
+        bucket = { rows: [], first: msg.offset, last: msg.offset };
         buf.buckets.set(key, bucket);
       }
-      bucket.events.push(event);
+      bucket.rows.push(decoded.row);
       bucket.last = msg.offset;
       if (buf.records === 0) {
         buf.first = msg.offset;
@@ -201,10 +224,10 @@ export class ArchiveStage {
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
     for (const [bucket, b] of buf.buckets) {
-      const data = await this.encoder!.encode(b.events, config.compression as Compression);
+      const data = await this.encoder!.encodeRows(b.rows, this.format.layout, config.compression as Compression);
       const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
       await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
-      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.events.length });
+      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.rows.length });
       bytes += data.length;
     }
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
@@ -248,14 +271,18 @@ export class ArchiveStage {
     }
   }
 
+  /**
+   * Serialises batches, timer rolls and revokes of one partition. The chain lives beside the buffers, not in
+   * them: a roll replaces the partition's buffer, and a lock inside it let work queued before the roll run
+   * alongside work queued after (overlapping files, and records added to a buffer already replaced).
+   */
   private withLock(partition: number, fn: () => Promise<void>): Promise<void> {
-    let buf = this.buffers.get(partition);
-    if (!buf) {
-      buf = emptyBuffer(0);
-      this.buffers.set(partition, buf);
-    }
-    const run = buf.lock.then(fn);
-    buf.lock = run.catch(() => {});
+    if (!this.buffers.has(partition)) this.buffers.set(partition, emptyBuffer(0));
+    const run = (this.locks.get(partition) ?? Promise.resolve()).then(fn);
+    this.locks.set(
+      partition,
+      run.catch(() => {}),
+    );
     return run;
   }
 
@@ -289,6 +316,5 @@ function emptyBuffer(resumeFrom: number): Buffer {
     openedAt: 0,
     lastRecordAt: 0,
     resumeFrom,
-    lock: Promise.resolve(),
   };
 }

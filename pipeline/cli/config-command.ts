@@ -38,8 +38,17 @@ export async function configCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.ok;
   }
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  io.stdout.write(stringify(config, (key, value) => (SECRET_KEYS.has(key) && value ? "***" : value)));
+  io.stdout.write(stringify(config, hideSecrets));
   return EXIT.ok;
 }
 
 const SECRET_KEYS = new Set(["token", "password", "delegationToken"]);
+/** Maps whose values may be secrets (an http-poll source's request headers carry API tokens). */
+const SECRET_MAPS = new Set(["headers"]);
+
+function hideSecrets(key: string, value: unknown): unknown {
+  if (SECRET_KEYS.has(key) && value) return "***";
+  if (SECRET_MAPS.has(key) && value && typeof value === "object")
+    return Object.fromEntries(Object.keys(value).map((k) => [k, "***"]));
+  return value;
+}

@@ -1,5 +1,7 @@
 /** `logbench doctor --config FILE`: one line per configured server saying what works and what does not. */
+import { duration } from "../../connectors/config-helpers.ts";
 import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
+import { LogbenchError } from "../../connectors/errors.ts";
 import {
   archives,
   buses,
@@ -15,18 +17,33 @@ import { type CliIo, EXIT } from "./io.ts";
 
 const HELP = `Usage: logbench doctor [--config FILE] [--timeout 10s]
 
-Reaches each server the config names (bus, archive, series store) and each source folder or file, and prints
-one line per check: ok or FAIL with the reason. Exit 0 when all are ok, 1 otherwise, 2 for a bad config.
+Reaches each server the config names (bus, archive, series store), each source folder or file and each alert
+webhook, and prints one line per check: ok or FAIL with the reason. Exit 0 when all are ok, 1 otherwise, 2 for
+a bad config.
+
+  --timeout D   time allowed for each check (default 10s); a check that takes longer FAILs with "timed out"
+
+Alert webhooks are sent an HTTP HEAD request, never an alert: any HTTP answer (even 404 or 405) means the
+receiver is reachable; a refused connection or no answer in time is a FAIL.
 `;
 
 export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseOptions(args, { config: { type: "string" }, help: { type: "boolean", short: "h" } });
+  const { values } = parseOptions(args, {
+    config: { type: "string" },
+    timeout: { type: "string", default: "10s" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
+  const timeout = duration("10s").safeParse(values.timeout);
+  if (!timeout.success || timeout.data <= 0)
+    throw new LogbenchError("USAGE", `--timeout: expected a duration like "10s", got "${values.timeout}"`);
+  const timeoutMs = timeout.data;
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = {
+  // One signal per check: connectors abort their requests when it fires, so a hung server does not outlive it.
+  let ctx = {
     logger: createLogger({ level: "error", write: () => {} }),
     metrics: new MetricsRegistry(),
     signal: io.signal,
@@ -71,15 +88,47 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       `source   ${s.name}: ${sources.describe(s)}`,
       () => checkSource(s),
     ]),
+    ...config.alerts.webhooks.map((h): [string, () => Promise<string>] => [
+      `webhook  ${new URL(h.url).origin}${new URL(h.url).pathname}`,
+      () => checkWebhook(h.url, h.token, ctx.signal),
+    ]),
   ];
   let failed = 0;
   for (const [label, check] of checks) {
+    const controller = new AbortController();
+    ctx = { ...ctx, signal: AbortSignal.any([io.signal, controller.signal]) };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`timed out after ${formatMs(timeoutMs)} (--timeout)`));
+      }, timeoutMs);
+    });
     try {
-      io.stdout.write(`ok    ${label}: ${await check()}\n`);
+      io.stdout.write(`ok    ${label}: ${await Promise.race([check(), timedOut])}\n`);
     } catch (err) {
       failed++;
       io.stdout.write(`FAIL  ${label}: ${(err as Error).message}\n`);
+    } finally {
+      clearTimeout(timer);
     }
   }
   return failed ? EXIT.failure : EXIT.ok;
+}
+
+/** HEAD, not POST: any HTTP answer shows the receiver is there, and no alert is sent. */
+async function checkWebhook(url: string, token: string | undefined, signal: AbortSignal): Promise<string> {
+  const res = await fetch(url, {
+    method: "HEAD",
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+    signal,
+  }).catch((err: Error) => {
+    throw new Error(`cannot reach it (${(err.cause as Error | undefined)?.message ?? err.message})`);
+  });
+  await res.body?.cancel();
+  return `HEAD answered HTTP ${res.status}: reachable (no alert sent)`;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

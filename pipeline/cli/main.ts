@@ -24,9 +24,17 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./replay-command.ts"), "replayCommand"),
     summary: "Publish a log file to the bus (--format, --speed)",
   },
+  generate: {
+    run: lazy(() => import("./generate-command.ts"), "generateCommand"),
+    summary: "Synthetic access-log lines on stdout (--format, --rate, --count, --seed)",
+  },
   query: {
     run: lazy(() => import("./query-command.ts"), "queryCommand"),
     summary: 'DuckDB SQL over events, dead_letters and the series ("select …")',
+  },
+  backfill: {
+    run: lazy(() => import("./backfill-command.ts"), "backfillCommand"),
+    summary: "Re-aggregate archived events of a time range into the series, or republish them (--from --to)",
   },
   parse: {
     run: lazy(() => import("./parse-command.ts"), "parseCommand"),
@@ -35,6 +43,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   doctor: {
     run: lazy(() => import("./doctor-command.ts"), "doctorCommand"),
     summary: "Check that every configured server answers",
+  },
+  "deno-flags": {
+    run: lazy(() => import("./deno-flags-command.ts"), "denoFlagsCommand"),
+    summary: "Print the Deno permission flags a daemon on this config needs",
   },
   config: {
     run: lazy(() => import("./config-command.ts"), "configCommand"),
@@ -48,7 +60,7 @@ Usage: logbench <command> [options]      (logbench <command> --help for its opti
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join("\n")}
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
@@ -90,7 +102,12 @@ export async function main(argv: string[], io?: Partial<CliIo>): Promise<number>
       full.stderr.write(`logbench ${name}: ${err.message}\n`);
       return EXIT.usage;
     }
-    full.stderr.write(`logbench ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    // Deno's permission errors ("Requires write access to …") name what is missing; say where the flags come from.
+    const hint = /Requires \w+ access to/.test(message)
+      ? "\n(under Deno, run with the flags that `logbench deno-flags --config FILE` prints for this config)"
+      : "";
+    full.stderr.write(`logbench ${name}: ${message}${hint}\n`);
     return EXIT.failure;
   } finally {
     process.off("SIGINT", onSignal);

@@ -2,11 +2,13 @@
  * `logbench parse --format F [--dead-letters FILE] [INPUT…]`: log lines in, one LogEvent JSON per line
  * out, dead letters aside, and a one-line summary on stderr (issue 4 §4).
  */
+import { Buffer } from "node:buffer";
 import { createReadStream, createWriteStream } from "node:fs";
 import { resolve } from "node:path";
 import { addAbortSignal, type Readable, type Writable } from "node:stream";
 import { isLogbenchError } from "../../connectors/errors.ts";
 import { readLines } from "../ingest/lines.ts";
+import { encodedBound, encodeEvent } from "../ingest/parse/event-json.ts";
 import {
   createParser,
   FORMAT_NAMES,
@@ -17,6 +19,7 @@ import {
   parseLine,
   toDeadLetter,
 } from "../ingest/parse/index.ts";
+import type { LogEvent } from "../model/log-event.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, type Command, EXIT } from "./io.ts";
 
@@ -62,9 +65,9 @@ interface Totals {
 }
 
 /** Writes and waits when the stream asks for it, so a slow reader of stdout slows the parsing. */
-async function write(out: Writable, text: string): Promise<void> {
-  if (text.length === 0 || out.destroyed) return;
-  if (!out.write(text)) {
+async function write(out: Writable, chunk: Uint8Array): Promise<void> {
+  if (chunk.length === 0 || out.destroyed) return;
+  if (!out.write(chunk)) {
     await new Promise<void>((done) => {
       const finish = () => {
         out.off("drain", finish);
@@ -74,6 +77,53 @@ async function write(out: Writable, text: string): Promise<void> {
       };
       out.on("drain", finish).on("close", finish).on("error", finish);
     });
+  }
+}
+
+const OUT_BYTES = 1 << 21;
+
+/**
+ * Output lines gathered as UTF-8 in one large buffer and written when it fills or a batch ends.
+ * Concatenating a batch into one string cost three times the parsing: a string of a megabyte or more
+ * lands in V8's large-object space and is flattened, then encoded, then dropped for every write.
+ */
+class LineBuffer {
+  private buf = Buffer.allocUnsafeSlow(OUT_BYTES);
+  private at = 0;
+  constructor(private readonly out: Writable) {}
+
+  /** Room for `bytes` more; false when the buffer holds lines and must be flushed first. */
+  private room(bytes: number): boolean {
+    if (this.at + bytes <= this.buf.length) return true;
+    if (this.at > 0) return false;
+    // One line longer than the buffer: a buffer of its own.
+    this.buf = Buffer.allocUnsafeSlow(bytes);
+    return true;
+  }
+
+  /** Adds the event's JSON and a newline; false when it did not fit (flush, then push again). */
+  pushEvent(e: LogEvent): boolean {
+    if (!this.room(encodedBound(e) + 1)) return false;
+    this.at = encodeEvent(e, this.buf, this.at);
+    this.buf[this.at++] = 10;
+    return true;
+  }
+
+  /** Adds `text` and a newline; false when it did not fit. */
+  pushText(text: string): boolean {
+    if (!this.room(text.length * 3 + 1)) return false;
+    this.at += this.buf.write(text, this.at, "utf8");
+    this.buf[this.at++] = 10;
+    return true;
+  }
+
+  async flush(): Promise<void> {
+    if (this.at === 0) return;
+    const full = this.buf.subarray(0, this.at);
+    // The stream may hold the written buffer until the reader takes it: the next lines go to a new one.
+    this.buf = Buffer.allocUnsafeSlow(OUT_BYTES);
+    this.at = 0;
+    await write(this.out, full);
   }
 }
 
@@ -101,27 +151,34 @@ async function parseStream(
   input: Readable,
   file: string,
   parser: LineParser,
-  opts: { source: string; maxLineBytes: number; stdout: Writable; dead: Writable },
+  opts: { source: string; maxLineBytes: number; stdout: LineBuffer; dead: LineBuffer; stdoutGone: () => boolean },
   totals: Totals,
 ): Promise<void> {
+  const { stdout, dead, source } = opts;
   for await (const batch of readLines(input as AsyncIterable<Uint8Array>, { maxLineBytes: opts.maxLineBytes })) {
-    let events = "";
-    let dead = "";
     for (const line of batch) {
-      const outcome = parseLine(parser, line, opts.source);
+      const outcome = parseLine(parser, line, source);
       if (outcome.ok) {
-        events += `${JSON.stringify(outcome.event)}\n`;
+        // Synchronous; only a full buffer waits for the stream.
+        if (!stdout.pushEvent(outcome.event)) {
+          await stdout.flush();
+          stdout.pushEvent(outcome.event);
+        }
         totals.events++;
       } else {
-        dead += `${JSON.stringify(toDeadLetter(line, outcome.reason, opts.source, file))}\n`;
+        const letter = JSON.stringify(toDeadLetter(line, outcome.reason, source, file));
+        if (!dead.pushText(letter)) {
+          await dead.flush();
+          dead.pushText(letter);
+        }
         totals.dead++;
       }
     }
     totals.lines += batch.length;
-    await write(opts.stdout, events);
-    await write(opts.dead, dead);
+    await stdout.flush();
+    await dead.flush();
     // Downstream went away (`| head`): stop reading, nobody wants the rest.
-    if (opts.stdout.destroyed) return;
+    if (opts.stdoutGone()) return;
   }
 }
 
@@ -164,16 +221,18 @@ export const parseCommand: Command = async (args: string[], io: CliIo): Promise<
   const onStdoutError = () => io.stdout.destroy();
   io.stdout.on("error", onStdoutError);
   const totals: Totals = { lines: 0, events: 0, dead: 0 };
+  const stdout = new LineBuffer(io.stdout);
+  const dead = new LineBuffer(deadOut);
   const started = performance.now();
   let status: number = EXIT.ok;
   let note = "";
   try {
     for (const name of inputs) {
-      const stream = name === "-" ? io.stdin : createReadStream(resolve(io.cwd, name));
+      const stream = name === "-" ? io.stdin : createReadStream(resolve(io.cwd, name), { highWaterMark: 1 << 20 });
       const file = name === "-" ? "stdin" : name;
       addAbortSignal(io.signal, stream);
       try {
-        const opts = { source: values.source, maxLineBytes, stdout: io.stdout, dead: deadOut };
+        const opts = { source: values.source, maxLineBytes, stdout, dead, stdoutGone: () => io.stdout.destroyed };
         await parseStream(stream, file, parser, opts, totals);
       } catch (err) {
         if (io.signal.aborted) {

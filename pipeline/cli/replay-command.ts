@@ -1,5 +1,5 @@
 /** `logbench replay FILE… --format F [--speed N] [--config FILE]`: publish log files to the configured bus. */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
@@ -10,6 +10,7 @@ import { Publisher } from "../ingest/publisher.ts";
 import { createReplaySource } from "../ingest/sources/replay.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, EXIT } from "./io.ts";
+import { Progress, type ProgressStream } from "./progress.ts";
 
 const HELP = `Usage: logbench replay FILE… [--format F] [--speed N] [--name NAME] [--config FILE] [--resume]
 
@@ -20,6 +21,7 @@ lines to dead letters. The daemon's archive and aggregate groups pick them up li
   --speed N      0 = as fast as possible (default); N = N times the pace of the lines' own timestamps
   --name NAME    source name stored in each event (default "replay")
   --resume       remember the position in the config's stateDir, so a second run continues instead of repeating
+  --quiet        no progress line on standard error (it is shown only on a terminal anyway)
 `;
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
@@ -31,6 +33,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
       name: { type: "string", default: "replay" },
       config: { type: "string" },
       resume: { type: "boolean" },
+      quiet: { type: "boolean", short: "q", default: false },
       help: { type: "boolean", short: "h" },
     },
     true,
@@ -48,6 +51,9 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     io.stderr.write(`logbench replay: --speed: expected a number ≥ 0, got "${values.speed}"\n`);
     return EXIT.usage;
   }
+  const files = positionals.map((f) => resolve(io.cwd, f));
+  let totalBytes = 0;
+  for (const f of files) totalBytes += (await stat(f)).size;
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
   const metrics = new MetricsRegistry();
   const logger = createLogger({ level: "warn", write: (l) => io.stderr.write(l) });
@@ -55,13 +61,24 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const bus = await createBus(config.bus, ctx);
   const stateDir = values.resume ? config.stateDir : await mkdtemp(join(tmpdir(), "logbench-replay-"));
   const started = Date.now();
+  const progress = new Progress({
+    stream: io.stderr as ProgressStream,
+    quiet: values.quiet,
+    total: { bytes: totalBytes },
+  });
+  const state = () => ({
+    lines:
+      sumMetric(metrics, "logbench_ingest_events_total") + sumMetric(metrics, "logbench_ingest_dead_letters_total"),
+    bytes: sumMetric(metrics, "logbench_ingest_read_bytes_total"),
+  });
+  const ticker = progress.enabled ? setInterval(() => progress.update(state()), 250) : undefined;
   try {
     const publisher = new Publisher(bus, { events: config.topic, deadLetters: config.deadLetters.topic }, ctx);
     const source = createReplaySource(
       {
         type: "replay",
         name: values.name,
-        files: positionals.map((f) => resolve(io.cwd, f)),
+        files,
         format: values.format,
         speed,
         batchLines: 5000,
@@ -70,6 +87,8 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
     );
     await source.run();
   } finally {
+    clearInterval(ticker);
+    progress.finish(state());
     await bus.close();
     if (!values.resume) await rm(stateDir, { recursive: true, force: true });
   }

@@ -99,6 +99,11 @@ function resolvePaths(config: Config, base: string): Config {
   archives.resolvePaths(c.archive, paths);
   seriesStores.resolvePaths(c.series, paths);
   for (const source of c.sources) sources.resolvePaths(source, paths);
+  for (const [i, hook] of c.alerts.webhooks.entries()) {
+    if (!hook.tokenFile) continue;
+    hook.tokenFile = abs(hook.tokenFile);
+    hook.token ??= readSecret(hook.tokenFile, `alerts.webhooks.${i}.tokenFile`);
+  }
   if (c.api.tokenFile) {
     c.api.tokenFile = abs(c.api.tokenFile);
     c.api.token ??= readSecret(c.api.tokenFile, "api.tokenFile");

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { duration, size } from "../../connectors/config-helpers.ts";
 import { archives, buses, seriesStores } from "../../connectors/registry.ts";
+import { alertsSchema } from "../alerts/schema.ts";
 import { sources } from "../ingest/registry.ts";
 
 export const rollSchema = z
@@ -51,7 +52,29 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true).describe("Run the aggregate consumer group in this daemon"),
         group: z.string().default("aggregate").describe("Consumer group name"),
-        window: duration("60s").default(60_000).describe("Tumbling event-time window length"),
+        window: duration("60s")
+          .default(60_000)
+          .describe("Tumbling event-time window length (used when `windows` is not given)"),
+        windows: z
+          .array(
+            z
+              .object({
+                size: duration("5m").describe("Window length"),
+                slide: duration("1m")
+                  .optional()
+                  .describe("Distance between window starts (hopping windows); must divide size; default size"),
+              })
+              .strict()
+              .refine((w) => w.slide === undefined || (w.slide <= w.size && w.size % w.slide === 0), {
+                message: "slide must divide size",
+              }),
+          )
+          .min(1)
+          .optional()
+          .describe("Window kinds kept side by side, each tagged `window` (60s, 5m/1m); replaces `window`"),
+        idleTimeout: duration("30s")
+          .default(30_000)
+          .describe("Close a source's open windows in a partition after this long without its events (wall clock)"),
         lateness: duration("5m").default(300_000).describe("How late an event may be and still update its window"),
         flushInterval: duration("2s").default(2000).describe("How often windows are written and offsets committed"),
         topK: z.number().int().min(1).max(100).default(10).describe("Ranks kept in top_paths / top_hosts"),
@@ -72,6 +95,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    alerts: alertsSchema.prefault({}),
   })
   .strict();
 

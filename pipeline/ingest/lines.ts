@@ -8,6 +8,11 @@
  * as it streams past, and the line comes out once, marked tooLong.
  */
 
+import * as buffer from "node:buffer";
+
+// buffer.isAscii: Node 18.15+/19.6+; absent elsewhere, then no line is marked ascii.
+const isAscii = (buffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
+
 /** One line of input, without its `\n` (and without the `\r` of a `\r\n`). */
 export interface Line {
   /** The line's bytes; for a tooLong line, its first maxLineBytes bytes. May share memory with the input chunk. */
@@ -20,6 +25,8 @@ export interface Line {
   end: number;
   /** The line was longer than maxLineBytes; `bytes` holds only its start. */
   tooLong: boolean;
+  /** Every byte is below 0x80 (known when the line lies in one chunk and that chunk is ASCII). */
+  ascii?: boolean;
 }
 
 export interface ReadLinesOptions {
@@ -62,9 +69,13 @@ export async function* readLines(
   let skipping = false;
   let batch: Line[] = [];
 
+  // One check per chunk (SIMD in Node) lets parsers copy ASCII lines instead of decoding them.
+  let chunkAscii = false;
   const finish = (tail: Uint8Array, end: number, hasNewline: boolean): Line => {
     let bytes = tail;
+    let ascii = chunkAscii;
     if (heldBytes > 0) {
+      ascii = false;
       bytes = concat(held, heldBytes, tail);
       held = [];
       heldBytes = 0;
@@ -74,7 +85,7 @@ export async function* readLines(
     if (!tooLong && hasNewline && bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
     if (bytes.length > max) tooLong = true;
     if (tooLong) bytes = bytes.subarray(0, max);
-    const line: Line = { bytes, lineNo: lineNo++, offset: lineStart, end, tooLong };
+    const line: Line = { bytes, lineNo: lineNo++, offset: lineStart, end, tooLong, ascii };
     lineStart = end;
     return line;
   };
@@ -94,6 +105,7 @@ export async function* readLines(
   };
 
   for await (const chunk of chunks) {
+    chunkAscii = isAscii?.(chunk) ?? false;
     let pos = 0;
     const n = chunk.length;
     while (pos < n) {
@@ -122,6 +134,7 @@ export async function* readLines(
       batch = [];
     }
   }
+  chunkAscii = false;
   if (flush && chunkStart > lineStart) yield [finish(new Uint8Array(0), chunkStart, false)];
 }
 

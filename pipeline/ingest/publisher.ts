@@ -7,6 +7,7 @@
 import type { Context } from "../../connectors/context.ts";
 import type { Bus, PartitionRange } from "../../connectors/types.ts";
 import type { DeadLetter, LogEvent } from "../model/log-event.ts";
+import type { RecordMessage } from "../model/record.ts";
 
 export interface Topics {
   events: string;
@@ -22,6 +23,38 @@ export class Publisher {
     ctx.metrics.describe("logbench_ingest_events_total", "counter", "Events put on the bus");
     ctx.metrics.describe("logbench_ingest_dead_letters_total", "counter", "Lines kept as dead letters");
     ctx.metrics.describe("logbench_ingest_bytes_total", "counter", "Bytes of event JSON put on the bus");
+    ctx.metrics.describe("logbench_ingest_records_total", "counter", "API records put on their records topic");
+  }
+
+  /**
+   * Records of a polling source on its records topic (key = record key, so one key keeps to one partition) and
+   * its dead letters; resolves once every message is acknowledged by the bus.
+   */
+  async publishRecords(source: string, topic: string, records: RecordMessage[], deadLetters: DeadLetter[]) {
+    const now = Date.now();
+    const jobs: Promise<void>[] = [];
+    if (records.length)
+      jobs.push(
+        this.bus.produce(
+          topic,
+          records.map((r) => ({ key: r.key, value: JSON.stringify(r), timestamp: now })),
+        ),
+      );
+    if (deadLetters.length)
+      jobs.push(
+        this.bus.produce(
+          this.topics.deadLetters,
+          deadLetters.map((d) => ({ key: d.source, value: JSON.stringify(d), timestamp: now })),
+        ),
+      );
+    await Promise.all(jobs);
+    this.ctx.metrics.inc("logbench_ingest_records_total", { source }, records.length);
+    this.ctx.metrics.inc("logbench_ingest_dead_letters_total", { source }, deadLetters.length);
+  }
+
+  /** High watermarks of one topic. */
+  async topicMarks(topic: string): Promise<Record<string, number>> {
+    return toRecord(await this.bus.partitions(topic));
   }
 
   /** Resolves once every record is acknowledged by the bus. */

@@ -54,6 +54,10 @@ export const MEASUREMENTS = {
   byStatus: "requests_by_status",
   topPaths: "top_paths",
   topHosts: "top_hosts",
+  /** The window's HyperLogLog and Space-Saving summaries, base64 (pipeline/aggregate/sketches.ts). */
+  sketches: "sketches",
+  /** Late events per window: count, through (offset), repaired (by `logbench backfill --late`). */
+  late: "late",
 } as const;
 
 const WINDOW_TAGS = ["window", "source", "partition"];
@@ -68,4 +72,6 @@ export const MEASUREMENT_SCHEMA: Record<string, { tags: string[]; fields: Record
   [MEASUREMENTS.byStatus]: { tags: [...WINDOW_TAGS, "status"], fields: { count: "BIGINT" } },
   [MEASUREMENTS.topPaths]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
   [MEASUREMENTS.topHosts]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
+  [MEASUREMENTS.sketches]: { tags: WINDOW_TAGS, fields: { hosts: "VARCHAR", paths: "VARCHAR", top_hosts: "VARCHAR" } },
+  [MEASUREMENTS.late]: { tags: WINDOW_TAGS, fields: { count: "BIGINT", through: "BIGINT", repaired: "BIGINT" } },
 };

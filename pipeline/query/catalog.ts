@@ -1,10 +1,14 @@
 /**
  * The SQL catalog behind `logbench query` and the notebooks' data loaders: an in-memory DuckDB with
  *   events        the archived LogEvents (Parquet; an HDFS archive is mirrored to a local cache first)
+ *   records       the archived records of every polling source (source, key, ts, record as JSON)
  *   dead_letters  every dead letter on the bus (raw line, source, file, line, offset, reason)
+ *   gaps          offset ranges the bus deleted (retention) before the archive read them (gaps.ts)
  *   requests, requests_by_method, requests_by_status, top_paths, top_hosts
  *                 the series: columns time (epoch ms, the window start) + tags + fields
- * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP.
+ *   <measurement> of each polling source: time (the record's ts) + source + its tags + its fields
+ *   late          late events per window (which windows are incomplete, by how much; `logbench backfill --late`)
+ * Times are epoch ms (BIGINT) everywhere: epoch_ms(ts) turns one into a TIMESTAMP; `events` also has `time`.
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,8 +25,10 @@ import {
 import { createArchiveStore, createBus, createSeriesStore } from "../../connectors/registry.ts";
 import { PART_FILE_GLOB, parseDayDir, parseHourDir } from "../archive/layout.ts";
 import type { Config } from "../config/schema.ts";
+import { recordStreams } from "../ingest/registry.ts";
 import { LOG_EVENT_COLUMNS } from "../model/log-event.ts";
 import { MEASUREMENT_SCHEMA, MEASUREMENTS } from "../model/window.ts";
+import { createGapsTable, readGaps } from "./gaps.ts";
 
 const EVENT_TYPES: Record<(typeof LOG_EVENT_COLUMNS)[number], string> = {
   ts: "BIGINT",
@@ -45,7 +51,7 @@ const DEAD_LETTER_COLUMNS = `{"at": "BIGINT", "source": "VARCHAR", "file": "VARC
 
 export interface CatalogOptions {
   /** Which tables to load (all by default); loading only what a query needs keeps it fast. */
-  tables?: Array<"events" | "dead_letters" | "series">;
+  tables?: Array<"events" | "records" | "dead_letters" | "series" | "sketches" | "gaps">;
 }
 
 /** Open the catalog, run `fn`, clean up. */
@@ -55,13 +61,16 @@ export async function withCatalog<T>(
   fn: (conn: DuckDBConnection) => Promise<T>,
   options: CatalogOptions = {},
 ): Promise<T> {
-  const want = new Set(options.tables ?? ["events", "dead_letters", "series"]);
+  const want = new Set(options.tables ?? ["events", "records", "dead_letters", "series", "gaps"]);
   const scratch = await mkdtemp(join(tmpdir(), "logbench-query-"));
   try {
     return await withDuckDb(":memory:", {}, async (conn) => {
       if (want.has("events")) await loadEvents(conn, config, ctx);
+      if (want.has("records")) await loadRecords(conn, config, ctx);
       if (want.has("dead_letters")) await loadDeadLetters(conn, config, ctx, scratch);
-      if (want.has("series")) await loadSeries(conn, config, ctx, scratch);
+      if (want.has("series") || want.has("sketches"))
+        await loadSeries(conn, config, ctx, scratch, want.has("sketches"));
+      if (want.has("gaps")) await loadGaps(conn, config, ctx);
       return fn(conn);
     });
   } finally {
@@ -69,51 +78,113 @@ export async function withCatalog<T>(
   }
 }
 
-/** Tables a SQL text mentions, so `select count(*) from events` does not read the whole bus. */
-export function tablesIn(sql: string): NonNullable<CatalogOptions["tables"]> {
+/**
+ * Tables a SQL text mentions, so `select count(*) from events` does not read the whole bus. `measurements` are the
+ * configured record measurements, series tables beside the built-in ones.
+ */
+export function tablesIn(sql: string, measurements: string[] = []): NonNullable<CatalogOptions["tables"]> {
   const lower = sql.toLowerCase();
   const out: NonNullable<CatalogOptions["tables"]> = [];
-  if (/\bevents\b/.test(lower)) out.push("events");
-  if (/\bdead_letters\b/.test(lower)) out.push("dead_letters");
-  if (Object.values(MEASUREMENTS).some((m) => new RegExp(`\\b${m}\\b`).test(lower))) out.push("series");
-  return out.length ? out : ["events", "dead_letters", "series"];
+  const mentions = (name: string) =>
+    new RegExp(`\\b${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(lower);
+  if (mentions("events")) out.push("events");
+  if (mentions("records")) out.push("records");
+  if (mentions("dead_letters")) out.push("dead_letters");
+  if (mentions("gaps")) out.push("gaps");
+  if ([...Object.values(MEASUREMENTS).filter((m) => m !== MEASUREMENTS.sketches), ...measurements].some(mentions))
+    out.push("series");
+  // The stored summaries are large next to the numbers: loaded only when asked for by name.
+  if (mentions("sketches")) out.push("sketches");
+  return out.length ? out : ["events", "records", "dead_letters", "series", "gaps"];
 }
 
 export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
-  return withCatalog(config, ctx, (conn) => queryRows(conn, sql), { tables: tablesIn(sql) });
+  const measurements = recordStreams(config.sources, config.topic).map((s) => s.measurement);
+  return withCatalog(config, ctx, (conn) => queryRows(conn, sql), { tables: tablesIn(sql, measurements) });
 }
 
-async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+/** Local folders of these archive topics (an HDFS archive is mirrored to stateDir/archive-cache first). */
+async function topicDirs(config: Config, ctx: Context, topics: string[]): Promise<string[]> {
   const store = await createArchiveStore(config.archive, ctx);
   try {
     let root = localRootOf(store);
     if (!root) {
       root = join(config.stateDir, "archive-cache");
-      await syncArchive(store, config.topic, join(root, config.topic));
+      for (const topic of topics) await syncArchive(store, topic, join(root, topic));
     }
-    const dir = join(root, config.topic);
-    await createEventsView(conn, (await hasParquet(dir)) ? [join(dir, ...PART_FILE_GLOB)] : []);
+    return topics.map((topic) => join(root, topic));
   } finally {
     await store.close();
   }
 }
 
+async function loadGaps(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const store = await createArchiveStore(config.archive, ctx);
+  try {
+    const topics = [config.topic, ...recordStreams(config.sources, config.topic).map((s) => s.topic)];
+    await createGapsTable(conn, await readGaps(store, topics));
+  } finally {
+    await store.close();
+  }
+}
+
+const partGlob = (dir: string) => join(dir, ...PART_FILE_GLOB);
+
+async function loadEvents(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const [dir] = await topicDirs(config, ctx, [config.topic]);
+  await createEventsView(conn, (await hasParquet(dir!)) ? [partGlob(dir!)] : []);
+}
+
+/** `records`: every polling source's archived records, `record` as JSON (`record->>'Nation'`). */
+async function loadRecords(conn: DuckDBConnection, config: Config, ctx: Context): Promise<void> {
+  const topics = recordStreams(config.sources, config.topic).map((s) => s.topic);
+  const globs: string[] = [];
+  for (const dir of await topicDirs(config, ctx, topics)) if (await hasParquet(dir)) globs.push(partGlob(dir));
+  const select = "SELECT source, key, ts, CAST(record AS JSON) AS record";
+  if (globs.length === 0) {
+    await conn.run(
+      "CREATE VIEW records AS SELECT CAST(NULL AS VARCHAR) AS source, CAST(NULL AS VARCHAR) AS key, CAST(NULL AS BIGINT) AS ts, CAST(NULL AS JSON) AS record WHERE false",
+    );
+    return;
+  }
+  const list = globs.map(quoteLiteral).join(", ");
+  await conn.run(`CREATE VIEW records AS ${select} FROM read_parquet([${list}], hive_partitioning = false)`);
+}
+
 /**
- * The `events` view over Parquet files or globs (the archive's columns, `ts` in epoch ms); typed and empty when
- * there are none. `raw` is kept only when parse.keepRaw is on; union_by_name gives NULL where a file lacks it.
+ * The `events` view over Parquet files or globs: the archive's columns with `ts` in epoch ms, and `time`, the same
+ * instant as a TIMESTAMP (UTC); typed and empty when there are none. Files written before `ts` became a Parquet
+ * TIMESTAMP hold it as a BIGINT of epoch ms: each file's type is read from its footer (parquet_schema), and the two
+ * kinds are read apart and unioned, so an archive with both stays readable. `raw` is kept only when parse.keepRaw is
+ * on; union_by_name gives NULL where a file lacks it.
  */
 export async function createEventsView(conn: DuckDBConnection, sources: string[]): Promise<void> {
-  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c)).join(", ");
+  const columns = [...LOG_EVENT_COLUMNS, "raw"].map((c) => quoteIdent(c));
   if (sources.length > 0) {
-    const list = sources.map(quoteLiteral).join(", ");
+    const kinds = await queryRows(
+      conn,
+      `SELECT file_name, logical_type IS NOT NULL AND logical_type LIKE 'TimestampType%' AS is_time
+       FROM parquet_schema([${sources.map(quoteLiteral).join(", ")}]) WHERE name = 'ts'`,
+    );
+    const read = (files: string[], ts: string) =>
+      `SELECT ${columns.map((c) => (c === '"ts"' ? `${ts} AS ts` : c)).join(", ")} FROM read_parquet([${files
+        .map(quoteLiteral)
+        .join(", ")}], hive_partitioning = false, union_by_name = true)`;
+    const timed = kinds.filter((k) => k.is_time).map((k) => String(k.file_name));
+    const epoch = kinds.filter((k) => !k.is_time).map((k) => String(k.file_name));
+    const parts = [
+      ...(timed.length ? [read(timed, "epoch_ms(ts)")] : []),
+      ...(epoch.length ? [read(epoch, "CAST(ts AS BIGINT)")] : []),
+    ];
     await conn.run(
-      `CREATE VIEW events AS SELECT ${columns} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`,
+      `CREATE VIEW events AS SELECT ${columns.join(", ")}, epoch_ms(ts) AS "time" FROM (${parts.join(" UNION ALL BY NAME ")})`,
     );
     return;
   }
   const typed = [
     ...LOG_EVENT_COLUMNS.map((c) => `CAST(NULL AS ${EVENT_TYPES[c]}) AS ${quoteIdent(c)}`),
     "CAST(NULL AS VARCHAR) AS raw",
+    'CAST(NULL AS TIMESTAMP) AS "time"',
   ].join(", ");
   await conn.run(`CREATE VIEW events AS SELECT ${typed} WHERE false`);
 }
@@ -150,12 +221,33 @@ async function loadDeadLetters(conn: DuckDBConnection, config: Config, ctx: Cont
   }
 }
 
-async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, scratch: string): Promise<void> {
+async function loadSeries(
+  conn: DuckDBConnection,
+  config: Config,
+  ctx: Context,
+  scratch: string,
+  withSketches: boolean,
+): Promise<void> {
   const series = await createSeriesStore(config.series, ctx);
   try {
-    for (const measurement of Object.values(MEASUREMENTS)) {
+    // Record measurements' field types come from their points (BIGINT while every value is an integer).
+    const recordSchemas = recordStreams(config.sources, config.topic).map((s) => ({
+      measurement: s.measurement,
+      tags: ["source", ...s.tags],
+      fields: s.fields,
+    }));
+    const schemas = [
+      ...Object.values(MEASUREMENTS)
+        .filter((m) => m !== MEASUREMENTS.sketches || withSketches)
+        .map((m) => ({ measurement: m, known: MEASUREMENT_SCHEMA[m]!, fill: [] })),
+      ...recordSchemas.map((r) => ({
+        measurement: r.measurement,
+        known: { tags: r.tags, fields: {} },
+        fill: r.fields,
+      })),
+    ];
+    for (const { measurement, known, fill } of schemas) {
       const points = await series.query({ measurement });
-      const known = MEASUREMENT_SCHEMA[measurement]!;
       const tagKeys = new Set<string>(known.tags);
       const fieldTypes = new Map<string, string>(Object.entries(known.fields));
       for (const p of points) {
@@ -169,6 +261,7 @@ async function loadSeries(conn: DuckDBConnection, config: Config, ctx: Context, 
           );
         }
       }
+      for (const f of fill) if (!fieldTypes.has(f)) fieldTypes.set(f, "DOUBLE");
       const columns = [
         `"time": "BIGINT"`,
         ...[...tagKeys].sort().map((k) => `${JSON.stringify(k)}: "VARCHAR"`),

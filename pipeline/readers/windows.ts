@@ -6,6 +6,7 @@
  * partition's top-k, which is exact unless a value sits just below the cut in several partitions.
  */
 import type { SeriesPoint } from "../../connectors/types.ts";
+import { MergedSketches } from "../aggregate/window-points.ts";
 import { windowLabel } from "../aggregate/window-state.ts";
 import { emptyWindowSummary, type RankedValue, type WindowSummary } from "../model/window.ts";
 
@@ -15,6 +16,8 @@ export interface WindowPoints {
   byStatus: SeriesPoint[];
   topPaths: SeriesPoint[];
   topHosts: SeriesPoint[];
+  /** The windows' stored summaries (measurement `sketches`); optional. */
+  sketches?: SeriesPoint[];
 }
 
 /** Summaries newest first, one per window start present in `points.requests`. */
@@ -70,6 +73,19 @@ export function windowsFromPoints(
   ranked(points.topHosts, (w, top) => {
     w.topHosts = top;
   });
+  if (points.sketches) {
+    const merged = new Map<number, MergedSketches>();
+    for (const p of points.sketches) {
+      if (!byStart.has(p.time)) continue;
+      let m = merged.get(p.time);
+      if (!m) {
+        m = new MergedSketches(options.topK);
+        merged.set(p.time, m);
+      }
+      m.addPoint(p);
+    }
+    for (const [time, m] of merged) Object.assign(byStart.get(time)!, m.result());
+  }
   const windows = [...byStart.values()].sort((a, b) => b.start - a.start);
   const newestEnd = windows[0]?.end ?? 0;
   for (const w of windows) w.closed = w.end + options.latenessMs <= newestEnd;

@@ -56,10 +56,10 @@ export async function runToCompletion(
   config: string,
   files: string[],
   expected: Expected,
-  options: { runner?: "node" | "deno"; timeoutMs?: number } = {},
+  options: { runner?: "node" | "deno"; timeoutMs?: number; denoFlags?: string[] } = {},
 ): Promise<DaemonProcess> {
   spool(join(dir, "spool"), files);
-  const daemon = startDaemon(config, options.runner);
+  const daemon = startDaemon(config, options.runner, options.denoFlags);
   try {
     await waitFor("all lines through the pipeline", () => counts(config), complete(expected), {
       daemon,

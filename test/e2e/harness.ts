@@ -62,18 +62,16 @@ export function spool(dir: string, files: string[]): void {
   });
 }
 
-export function startDaemon(configFile: string, runner: "node" | "deno" = "node"): DaemonProcess {
+/** `denoFlags` replaces the harness's own Deno permissions (e.g. with what `logbench deno-flags` printed). */
+export function startDaemon(
+  configFile: string,
+  runner: "node" | "deno" = "node",
+  denoFlags: string[] = DENO_PERMISSIONS(configFile),
+): DaemonProcess {
   const args =
     runner === "node"
       ? [resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile]
-      : [
-          "run",
-          ...DENO_PERMISSIONS(configFile),
-          resolve(packageRoot, "pipeline/cli/deno-entry.ts"),
-          "daemon",
-          "--config",
-          configFile,
-        ];
+      : ["run", ...denoFlags, resolve(packageRoot, "pipeline/cli/deno-entry.ts"), "daemon", "--config", configFile];
   const command = runner === "node" ? process.execPath : resolve(packageRoot, "node_modules/.bin/deno");
   const child = spawn(command, args, { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";

@@ -55,6 +55,8 @@ beforeAll(async () => {
   config = writeConfig(dir, {
     sources: [{ type: "replay", name: "sample", format: "clf", files: [SAMPLE] }],
     api: { port: apiPort },
+    // Fires as soon as a window is flushed: the live page must list it.
+    alerts: { rules: [{ type: "window", name: "any_requests", measure: "count", above: 0, summary: "Requests seen" }] },
   });
   daemon = startDaemon(config);
   await waitFor("the sample archived and windowed", () => counts(config), complete(expected), { daemon });
@@ -202,6 +204,8 @@ describe.sequential("notebooks", () => {
       });
       const { page, problems } = await openPage(context, `${served.url}live`);
       await page.locator('[data-testid="origin"][data-live="true"]').waitFor({ timeout: 60_000 });
+      await page.locator('[data-testid="alerts-firing"][data-count="1"] li[data-rule="any_requests"]').waitFor();
+      expect(await page.locator('[data-testid="alerts-firing"] li').innerText()).toContain("Requests seen");
       await waitForCharts(page, 4);
       const newest = () =>
         page

@@ -6,7 +6,7 @@
 import { generateSource, type Reasons } from "./codegen.ts";
 import type { Program, Step } from "./log-format.ts";
 import { newRequestParts, setTarget, splitRequest } from "./request.ts";
-import { decodeLine, firstInvalidUtf8, show, unescapeField } from "./text.ts";
+import { decodeAsciiLine, decodeLine, firstInvalidUtf8, show, unescapeField } from "./text.ts";
 import { decimalIn, newTimeScratch, scanClfTime, scanIsoTime, TimeParts } from "./time.ts";
 import type { TimePattern } from "./time-pattern.ts";
 import type { LineParser, ParseOutcome } from "./types.ts";
@@ -135,7 +135,8 @@ export class AccessLogParser implements LineParser {
     this.run = new Function("rt", this.source)(rt) as LineFn;
   }
 
-  parse(line: Uint8Array, source: string): ParseOutcome {
+  parse(line: Uint8Array, source: string, ascii = false): ParseOutcome {
+    if (ascii) return this.parseText(decodeAsciiLine(line), source);
     const text = decodeLine(line);
     if (text === null) return fail(`invalid UTF-8 at byte ${firstInvalidUtf8(line)}`);
     return this.parseText(text, source);

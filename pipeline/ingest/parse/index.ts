@@ -54,7 +54,7 @@ export function parseLine(parser: LineParser, line: Line, source: string): Parse
     const n = line.bytes.length;
     return { ok: false, reason: `line longer than ${n} bytes (${line.end - line.offset} bytes); kept the first ${n}` };
   }
-  return parser.parse(line.bytes, source);
+  return parser.parse(line.bytes, source, line.ascii);
 }
 
 /** The dead letter for a line: exact bytes in rawBase64, readable text in raw, where it came from. */

@@ -10,8 +10,11 @@ export type ParseOutcome = { ok: true; event: LogEvent } | { ok: false; reason: 
 export interface LineParser {
   /** The format as given to createParser ("clf", "json", or the LogFormat string). */
   readonly format: string;
-  /** Parses one line (without its newline; a trailing `\r` is ignored). */
-  parse(line: Uint8Array, source: string): ParseOutcome;
+  /**
+   * Parses one line (without its newline; a trailing `\r` is ignored). `ascii`: the caller knows every
+   * byte is below 0x80 (Line.ascii from readLines), so the bytes are copied rather than decoded.
+   */
+  parse(line: Uint8Array, source: string, ascii?: boolean): ParseOutcome;
   /** The same for a line that is already text (TCP and HTTP sources). */
   parseText(line: string, source: string): ParseOutcome;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { LateCounts } from "../../../pipeline/aggregate/late.ts";
+import { windowSpec, windowSpecs } from "../../../pipeline/aggregate/window-spec.ts";
 import { PartitionWindows, summarize, windowPoints } from "../../../pipeline/aggregate/window-state.ts";
 import type { LogEvent } from "../../../pipeline/model/log-event.ts";
 
@@ -24,7 +26,7 @@ function event(ts: number, over: Partial<LogEvent> = {}): LogEvent {
 }
 
 describe("PartitionWindows", () => {
-  const options = { windowMs: 60_000, latenessMs: 120_000, topK: 3 };
+  const options = { windows: [windowSpec(60_000)], latenessMs: 120_000, topK: 3 };
 
   it("assigns events to tumbling windows by event time and keeps them open through the lateness", () => {
     const w = new PartitionWindows(options);
@@ -58,7 +60,7 @@ describe("PartitionWindows", () => {
     for (let i = 0; i < 5; i++) w.add(event(T0 + i, { path: `/p${i % 2}`, host: `h${i}` }), i);
     w.add(event(T0 + 9, { method: "POST", status: 404 }), 9);
     const [state] = w.drain().changed;
-    const points = windowPoints(state!, 2, 60_000, 3);
+    const points = windowPoints(state!, 2, 3);
     const requests = points.find((p) => p.measurement === "requests")!;
     expect(requests).toEqual({
       measurement: "requests",
@@ -77,7 +79,7 @@ describe("PartitionWindows", () => {
       ["2", "/p1"],
       ["3", "/"],
     ]);
-    expect(windowPoints(state!, 2, 60_000, 3)).toEqual(points);
+    expect(windowPoints(state!, 2, 3)).toEqual(points);
   });
 
   it("summarize merges partitions of one window", () => {
@@ -85,7 +87,104 @@ describe("PartitionWindows", () => {
     const b = new PartitionWindows(options);
     a.add(event(T0, { host: "x" }), 0);
     b.add(event(T0 + 1, { host: "y", bytes: 5 }), 0);
-    const s = summarize([...a.drain().changed, ...b.drain().changed], 60_000, 3, false);
+    const s = summarize([...a.drain().changed, ...b.drain().changed], windowSpec(60_000), 3, false);
     expect(s).toMatchObject({ start: T0, count: 2, bytes: 105, uniqueHosts: 2, byStatus: { "200": 2 } });
+  });
+
+  it("keeps a watermark per source, so an older file under another source name is on time", () => {
+    const w = new PartitionWindows(options);
+    const late = new LateCounts(0);
+    w.add(event(T0 + 86_400_000, { source: "sample" }), 0); // a day later
+    expect(w.add(event(T0, { source: "replay" }), 1, late)).toBe(true);
+    expect(w.add(event(T0 + 1, { source: "sample" }), 2, late)).toBe(false);
+    expect(late.drain(3)).toEqual([
+      {
+        measurement: "late",
+        tags: { window: "60s", source: "sample", partition: "0" },
+        time: T0,
+        fields: { count: 1, through: 3 },
+      },
+    ]);
+    expect(w.drain().changed.map((s) => [s.source, s.start, s.count])).toEqual([
+      ["sample", T0 + 86_400_000, 1],
+      ["replay", T0, 1],
+    ]);
+  });
+
+  it("puts an event in every hopping window that holds it, tagged 5m/1m", () => {
+    const specs = windowSpecs({ window: 60_000, windows: [{ size: 60_000 }, { size: 300_000, slide: 60_000 }] });
+    expect(specs.map((s) => s.label)).toEqual(["60s", "5m/1m"]);
+    const w = new PartitionWindows({ windows: specs, latenessMs: 0, topK: 3 });
+    w.add(event(T0 + 270_000), 0); // minute 4 of the hour
+    const starts = w
+      .drain()
+      .changed.filter((s) => s.spec.label === "5m/1m")
+      .map((s) => (s.start - T0) / 60_000)
+      .sort((a, b) => a - b);
+    expect(starts).toEqual([0, 1, 2, 3, 4]);
+    expect(() => windowSpec(300_000, 70_000)).toThrow(/slide must divide/);
+  });
+
+  it("counts an event late only for its hopping windows that closed", () => {
+    const spec = windowSpec(300_000, 60_000);
+    const w = new PartitionWindows({ windows: [spec], latenessMs: 0, topK: 3 });
+    const late = new LateCounts(1);
+    w.add(event(T0 + 600_000), 0); // watermark T0+10m: windows ending at or before it are closed
+    expect(w.add(event(T0 + 330_000), 1, late)).toBe(false); // windows 1..5 min, all ending ≤ 10 min
+    expect(late.drain(2).map((p) => (p.time - T0) / 60_000)).toEqual([5, 4, 3, 2, 1]);
+    // 7.5 min: windows 3..7; 3, 4 and 5 have closed, 6 and 7 are open and take it.
+    expect(w.add(event(T0 + 450_000), 2, late)).toBe(false);
+    expect(late.drain(3).map((p) => [(p.time - T0) / 60_000, p.fields.count])).toEqual([
+      [5, 2],
+      [4, 2],
+      [3, 2],
+    ]);
+    // The first event (10 min) is in windows 6..10; the one at 7.5 min joined 6 and 7.
+    const counts = w
+      .drain()
+      .changed.map((s) => [(s.start - T0) / 60_000, s.count])
+      .sort((a, b) => a[0]! - b[0]!);
+    expect(counts).toEqual([
+      [6, 2],
+      [7, 2],
+      [8, 1],
+      [9, 1],
+      [10, 1],
+    ]);
+  });
+
+  it("closes an idle source's windows after the idle timeout, and not before", () => {
+    const w = new PartitionWindows(options);
+    w.now = 1_000;
+    w.add(event(T0, { source: "quiet" }), 0);
+    w.now = 20_000;
+    w.add(event(T0, { source: "busy" }), 1);
+    expect(w.closeIdle(30_999, 30_000)).toEqual([]);
+    expect(w.closeIdle(31_000, 30_000)).toEqual(["quiet"]);
+    const { closed } = w.drain();
+    expect(closed.map((s) => s.source)).toEqual(["quiet"]);
+    expect(w.watermark("quiet")).toBe(T0 + 60_000 + 120_000);
+    expect(w.add(event(T0 + 5, { source: "quiet" }), 2)).toBe(false);
+  });
+
+  it("counts late events once across a restart: below the stored through or the checkpoint they were counted", () => {
+    const late = new LateCounts(0);
+    late.load([
+      {
+        measurement: "late",
+        tags: { window: "60s", source: "s", partition: "0" },
+        time: T0,
+        fields: { count: 4, through: 100 },
+      },
+    ]);
+    late.countFrom = 50;
+    late.count("60s", "s", T0, 40); // before the checkpoint
+    late.count("60s", "s", T0, 99); // written before, commit lost
+    late.count("60s", "s", T0, 100);
+    late.count("60s", "s", T0 + 60_000, 60);
+    expect(late.drain(101).map((p) => [p.time - T0, p.fields.count])).toEqual([
+      [0, 5],
+      [60_000, 1],
+    ]);
   });
 });

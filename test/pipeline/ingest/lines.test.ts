@@ -9,8 +9,12 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Line, type ReadLinesOptions, readLines } from "../../../pipeline/ingest/lines.ts";
+import { createParser, parseLine } from "../../../pipeline/ingest/parse/index.ts";
 
 const enc = new TextEncoder();
+const SAMPLE_LINES = readFileSync(new URL("../../../data/samples/elastic-apache-combined.log", import.meta.url), "utf8")
+  .split("\n")
+  .slice(0, 20);
 const dec = new TextDecoder();
 
 async function* chunked(data: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
@@ -75,6 +79,27 @@ describe("readLines", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("marks a line ascii only when every byte is below 0x80, and the parsers read it the same either way", async () => {
+    const parser = createParser("combined");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...SAMPLE_LINES, "é", "\u00ff x", "\r", ""), { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 5 }),
+        async (parts, sizes) => {
+          const lines = await flat(chunked(enc.encode(parts.join("\n")), sizes));
+          for (const l of lines) {
+            if (l.ascii) expect(l.bytes.every((b) => b < 0x80)).toBe(true);
+            expect(parseLine(parser, l, "s")).toEqual(parser.parse(l.bytes, "s"));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Without that check nothing would be marked: whole ASCII chunks must be.
+    const [one] = await flat(chunked(enc.encode(`${SAMPLE_LINES[0]}\n`), [1000]));
+    expect(one!.ascii).toBe(true);
   });
 
   it("yields batches of at most batchLines, and as soon as a chunk is used up", async () => {

@@ -197,6 +197,8 @@ describe("JSON lines", () => {
       return out.ok ? "event" : out.reason;
     };
     expect(reason("[1,2]")).toBe("not a JSON object");
+    expect(reason(" [[[")).toBe("not a JSON object");
+    expect(reason('\t{"time":"2024-02-01T00:00:00Z"}')).toBe("event");
     expect(reason("{not json")).toMatch(/^invalid JSON: /);
     expect(reason('{"status":200}')).toBe(
       'missing time field "time" or "timestamp" or "@timestamp" or "ts" or "time_local" or "date" or "datetime"',
