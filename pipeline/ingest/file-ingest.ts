@@ -9,22 +9,28 @@ import { stat } from "node:fs/promises";
 import type { Context } from "../../connectors/context.ts";
 import type { BusMessage } from "../../connectors/types.ts";
 import type { DeadLetter, LogEvent } from "../model/log-event.ts";
-import { readLines } from "./lines.ts";
+import { type Line, readLines } from "./lines.ts";
 import { type LineParser, toDeadLetter } from "./parse/index.ts";
 import type { FilePosition, PositionStore } from "./positions.ts";
 import type { Publisher } from "./publisher.ts";
 
-export interface FileIngestOptions {
+/** Where a batch of lines goes: `file` is the name its dead letters carry (and recovery looks for). */
+export interface LineTarget {
   source: string;
   file: string;
   parser: LineParser;
   publisher: Publisher;
-  positions: PositionStore;
   maxLineBytes: number;
-  batchLines: number;
   ctx: Context;
+}
+
+export interface FileIngestOptions extends LineTarget {
+  positions: PositionStore;
+  batchLines: number;
   /** Called before each batch is published (replay pacing). */
   pace?: (events: LogEvent[]) => Promise<void>;
+  /** Called after each saved batch with the offset reached (backlog gauges). */
+  onProgress?: (offset: number) => void;
 }
 
 export type FileIngestResult = "done" | "aborted";
@@ -59,22 +65,7 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
       startLine: pos.line,
       batchLines: o.batchLines,
     })) {
-      const events: LogEvent[] = [];
-      const dead: DeadLetter[] = [];
-      for (const line of batch) {
-        if (pending?.deadOffsets.delete(line.offset)) continue;
-        if (line.tooLong) {
-          dead.push(toDeadLetter(line, `line longer than ${o.maxLineBytes} bytes`, o.source, o.file));
-          continue;
-        }
-        const outcome = o.parser.parse(line.bytes, o.source);
-        if (!outcome.ok) {
-          dead.push(toDeadLetter(line, outcome.reason, o.source, o.file));
-          continue;
-        }
-        if (pending && takeOne(pending.events, JSON.stringify(outcome.event))) continue;
-        events.push(outcome.event);
-      }
+      const { events, dead } = sortLines(o, batch, pending);
       if (o.pace && events.length) await o.pace(events);
       await o.publisher.publish(o.source, events, dead);
       const last = batch[batch.length - 1]!;
@@ -82,7 +73,8 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
       o.ctx.metrics.inc("logbench_ingest_read_bytes_total", { source: o.source }, last.end - pos.offset);
       pos = { ...pos, offset: last.end, line: last.lineNo, savedAt: Date.now(), marks: await o.publisher.marks() };
       o.positions.set(o.file, pos);
-      if (pending && pending.events.size === 0 && pending.deadOffsets.size === 0) pending = null;
+      o.onProgress?.(pos.offset);
+      if (settled(pending)) pending = null;
       if (o.ctx.signal.aborted) return "aborted";
     }
   } finally {
@@ -92,14 +84,49 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
   return "done";
 }
 
-interface Pending {
+/** What recovery found on the bus past a saved position: lines to skip once as the file is read again. */
+export interface Pending {
   /** Event JSON → how many copies of it are already on the bus past the saved position. */
   events: Map<string, number>;
   /** Byte offsets of this file's lines already in dead letters past the saved position. */
   deadOffsets: Set<number>;
 }
 
-async function alreadyOnBus(o: FileIngestOptions, pos: FilePosition): Promise<Pending | null> {
+/** Every line recovery found has been met again. */
+export function settled(pending: Pending | null): boolean {
+  return pending === null || (pending.events.size === 0 && pending.deadOffsets.size === 0);
+}
+
+/** A batch parsed into events and dead letters, without the lines that `pending` says are on the bus already. */
+export function sortLines(
+  o: LineTarget,
+  batch: readonly Line[],
+  pending: Pending | null,
+): { events: LogEvent[]; dead: DeadLetter[] } {
+  const events: LogEvent[] = [];
+  const dead: DeadLetter[] = [];
+  for (const line of batch) {
+    if (pending?.deadOffsets.delete(line.offset)) continue;
+    if (line.tooLong) {
+      dead.push(toDeadLetter(line, `line longer than ${o.maxLineBytes} bytes`, o.source, o.file));
+      continue;
+    }
+    const outcome = o.parser.parse(line.bytes, o.source);
+    if (!outcome.ok) {
+      dead.push(toDeadLetter(line, outcome.reason, o.source, o.file));
+      continue;
+    }
+    if (pending && takeOne(pending.events, JSON.stringify(outcome.event))) continue;
+    events.push(outcome.event);
+  }
+  return { events, dead };
+}
+
+/**
+ * What this source put on the bus past `pos.marks` (the events, and the dead letters of `o.file`), or null when
+ * nothing. Only valid for the file whose batch was in flight: the caller knows which one that is.
+ */
+export async function alreadyOnBus(o: LineTarget, pos: FilePosition): Promise<Pending | null> {
   const window = { from: pos.savedAt - RECOVERY_MARGIN_MS, to: Date.now() + RECOVERY_MARGIN_MS };
   const { events: eventsTopic, deadLetters: deadTopic } = o.publisher.topics;
   const [events, dead] = await Promise.all([

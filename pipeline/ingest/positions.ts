@@ -1,8 +1,9 @@
 /**
- * Where each source got to: per file, its identity (device + inode), the byte offset and line number of the
- * next unread line, and the bus high watermarks right after that point was acknowledged. The watermarks let
- * a restart find exactly what reached the bus after the last saved position (see file-ingest.ts).
- * Saved atomically (write temp, fsync, rename) so a kill -9 leaves the old or the new state, never a mix.
+ * Where each source got to: per file, its identity (device + inode, and for a tailed file a fingerprint of its
+ * first bytes), the byte offset and line number of the next unread line, and the bus high watermarks right after
+ * that point was acknowledged. The watermarks let a restart find exactly what reached the bus after the last saved
+ * position (see file-ingest.ts). Saved atomically (write temp, fsync, rename) so a kill -9 leaves the old or the
+ * new state, never a mix.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -20,15 +21,26 @@ export interface FilePosition {
   savedAt: number;
   /** High watermark per partition of the events and dead-letter topics, right after the save point. */
   marks: { events: Record<string, number>; deadLetters: Record<string, number> };
+  /** Where the file was when saved, when the key is not its path (tail: the name dead letters carry). */
+  path?: string;
+  /** Hash of the file's first bytes (tail): tells a new file that reuses an inode, and finds a file's copy. */
+  fingerprint?: { bytes: number; sha256: string };
 }
 
 export interface SourcePositions {
   files: Record<string, FilePosition>;
+  /**
+   * Key of the latest `set()`. A source that reads one file at a time saves a file's position before each of its
+   * batches, so after a crash only this file can have lines on the bus past its saved marks (tail uses it).
+   */
+  last?: string;
 }
 
 export class PositionStore {
   private readonly file: string;
   private state: SourcePositions;
+  /** No saved state was found: this source has never run here. */
+  readonly fresh: boolean;
 
   constructor(stateDir: string, sourceName: string) {
     const dir = join(stateDir, "positions");
@@ -36,8 +48,10 @@ export class PositionStore {
     this.file = join(dir, `${sourceName.replace(/[^\w.-]/g, "_")}.json`);
     try {
       this.state = JSON.parse(readFileSync(this.file, "utf8")) as SourcePositions;
+      this.fresh = false;
     } catch {
       this.state = { files: {} };
+      this.fresh = true;
     }
   }
 
@@ -45,13 +59,37 @@ export class PositionStore {
     return this.state.files[path];
   }
 
+  /** Every saved position, by key. */
+  entries(): [string, FilePosition][] {
+    return Object.entries(this.state.files);
+  }
+
+  /** Key of the latest `set()` (see SourcePositions.last). */
+  get last(): string | undefined {
+    return this.state.last;
+  }
+
   set(path: string, position: FilePosition): void {
     this.state.files[path] = position;
+    this.state.last = path;
     this.persist();
   }
 
   delete(path: string): void {
-    delete this.state.files[path];
+    this.update({ [path]: null });
+  }
+
+  /**
+   * Several positions saved (or, for null, removed) in one atomic write. `last` stays unless its position is
+   * removed, or `options.last` names the key that takes its place (a file found again under another key).
+   */
+  update(changes: Record<string, FilePosition | null>, options: { last?: string } = {}): void {
+    for (const [key, position] of Object.entries(changes)) {
+      if (position) this.state.files[key] = position;
+      else delete this.state.files[key];
+    }
+    if (options.last !== undefined) this.state.last = options.last;
+    else if (this.state.last !== undefined && !this.state.files[this.state.last]) delete this.state.last;
     this.persist();
   }
 

@@ -6,10 +6,12 @@ import { httpSource } from "./sources/http.ts";
 import { httpPollSource } from "./sources/http-poll.ts";
 import { replaySource } from "./sources/replay.ts";
 import { spooldirSource } from "./sources/spooldir.ts";
+import { tailSource } from "./sources/tail.ts";
 import { tcpSource } from "./sources/tcp.ts";
 
 export const sources = defineRegistry("source", [
   spooldirSource,
+  tailSource,
   replaySource,
   tcpSource,
   httpSource,

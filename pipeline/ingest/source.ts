@@ -73,3 +73,18 @@ export const sourceFields = {
       .describe('Log format: "clf", "combined", "nginx", "json", or an Apache LogFormat string'),
   batchLines: () => z.number().int().positive().default(5000).describe("Lines per bus batch"),
 };
+
+/**
+ * The source's backlog gauges, set together: `logbench_source_backlog_bytes{source}` (bytes behind the end of
+ * the files it reads) and `logbench_source_backlog_files{source}` (files waiting: not yet completed in a spool
+ * folder, rotated away and not yet finished for a tail).
+ */
+export function backlogGauges(ctx: Context, source: string): (bytes: number, files: number) => void {
+  ctx.metrics.describe("logbench_source_backlog_bytes", "gauge", "Bytes behind the end of the files a source reads");
+  ctx.metrics.describe("logbench_source_backlog_files", "gauge", "Files a source has still to finish");
+  const labels = { source };
+  return (bytes, files) => {
+    ctx.metrics.set("logbench_source_backlog_bytes", labels, bytes);
+    ctx.metrics.set("logbench_source_backlog_files", labels, files);
+  };
+}

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { type Expected, multisetDiff } from "./expected.ts";
+import { type Expected, eventKey, multisetDiff } from "./expected.ts";
 import { type DaemonProcess, query, spool, startDaemon, stopDaemon, waitFor } from "./harness.ts";
 
 export async function counts(configFile: string): Promise<{ events: number; dead: number; windowed: number }> {
@@ -23,6 +23,13 @@ export async function expectExactOutput(configFile: string, expected: Expected):
   const archiveDiff = multisetDiff(archived, expected.good);
   expect(archiveDiff, "archived lines vs parseable input lines").toEqual({ missing: [], extra: [] });
   expect(archived.length).toBe(expected.good.length);
+  const keys = (await query(configFile, "select host, ts, path from events")).map((r) =>
+    eventKey(r.host, r.ts, r.path),
+  );
+  expect(multisetDiff(keys, expected.keys), "archived (host, ts, path) vs parseable input lines").toEqual({
+    missing: [],
+    extra: [],
+  });
 
   const dead = await query(configFile, "select raw, reason from dead_letters");
   expect(

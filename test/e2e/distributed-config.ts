@@ -11,7 +11,13 @@ async function kafka(command: string): Promise<void> {
   expect(res.status, `mock cluster command "${command}": ${await res.text()}`).toBe(200);
 }
 
-export async function distributedConfig(dir: string, name: string, sourceOverrides: Record<string, unknown> = {}) {
+/** The spool source by default (with `sourceOverrides`), or the given `sources`. */
+export async function distributedConfig(
+  dir: string,
+  name: string,
+  sourceOverrides: Record<string, unknown> = {},
+  sources?: Record<string, unknown>[],
+) {
   const topic = `weblogs-${name}`;
   await kafka(`topic ${topic} 3`);
   await kafka(`topic ${topic}.dlq 3`);
@@ -21,7 +27,7 @@ export async function distributedConfig(dir: string, name: string, sourceOverrid
     bus: { type: "kafka", brokers: inject("kafkaBootstrap").split(","), clientId: `e2e-${name}`, sessionTimeout: "6s" },
     archive: { type: "webhdfs", url: inject("webhdfsUrl"), root: `/e2e/${name}`, user: "logbench" },
     series: { type: "influxdb-v1", url: inject("influxV1Url"), database: `e2e_${name.replaceAll("-", "_")}` },
-    sources: [
+    sources: sources ?? [
       {
         type: "spooldir",
         name: "spool",

@@ -1,7 +1,7 @@
 /**
  * The distributed path end to end with the real daemon process: Kafka (librdkafka mock cluster, 3 partitions),
  * HDFS over WebHDFS (the spec-faithful test server) and InfluxDB 1.6 (real influxd). Same assertions as the
- * embedded run, including SIGKILL in the middle and a restart.
+ * embedded run, including SIGKILL in the middle and a restart, and the tailed log rotated both ways mid-run.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { killMidFileAndRestart, runToCompletion } from "./check.ts";
 import { distributedConfig } from "./distributed-config.ts";
 import { expectedFromFiles } from "./expected.ts";
 import { SAMPLES } from "./harness.ts";
+import { tailRotatedBothWays, tailSource } from "./tail-scenario.ts";
 
 const FILES = [join(SAMPLES, "nasa-jul95-first1000.log"), join(SAMPLES, "nasa-aug95-excerpt-broken.log")];
 const expected = expectedFromFiles(FILES);
@@ -30,4 +31,10 @@ describe("distributed pipeline (Kafka, WebHDFS, InfluxDB 1.x)", () => {
     });
     await killMidFileAndRestart(dir, config, FILES, expected, { timeoutMs: 150_000 });
   });
+
+  it("archives a tailed log exactly, rotated by rename and by copytruncate mid-run, across a SIGKILL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-dist-tail-"));
+    const config = await distributedConfig(dir, `tail${Date.now().toString(36)}`, {}, [tailSource(dir)]);
+    await tailRotatedBothWays(dir, config, { timeoutMs: 150_000 });
+  }, 300_000);
 });

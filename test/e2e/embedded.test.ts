@@ -1,7 +1,8 @@
 /**
  * The embedded default end to end, with the real daemon process: spool two real NASA logs (one clean, one
  * damaged), then check archive, dead letters and per-minute series against what the files say; then the same
- * after a SIGKILL in the middle of a run and a restart.
+ * after a SIGKILL in the middle of a run and a restart; then the same lines written to a tailed log that is
+ * rotated both ways mid-run (tail-scenario.ts).
  */
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { killMidFileAndRestart, runToCompletion } from "./check.ts";
 import { expectedFromFiles } from "./expected.ts";
 import { SAMPLES, writeConfig } from "./harness.ts";
+import { tailRotatedBothWays, tailSource } from "./tail-scenario.ts";
 
 const FILES = [join(SAMPLES, "nasa-jul95-first1000.log"), join(SAMPLES, "nasa-aug95-excerpt-broken.log")];
 const expected = expectedFromFiles(FILES);
@@ -42,4 +44,9 @@ describe("embedded pipeline (local bus, local archive, DuckDB series)", () => {
     });
     await killMidFileAndRestart(dir, config, FILES, expected);
   });
+
+  it("archives a tailed log exactly, rotated by rename and by copytruncate mid-run, across a SIGKILL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-e2e-tail-"));
+    await tailRotatedBothWays(dir, writeConfig(dir, { sources: [tailSource(dir)] }), { timeoutMs: 150_000 });
+  }, 300_000);
 });

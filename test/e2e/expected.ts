@@ -5,39 +5,57 @@
 import { readFileSync } from "node:fs";
 
 const CLF =
-  /^\S+ \S+ \S+ \[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "[^"]*" \d{3} (?:\d+|-)$/;
+  /^(\S+) \S+ \S+ \[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "([^"]*)" \d{3} (?:\d+|-)$/;
+/** Method, target, optional protocol; the path is the target up to its `?`. */
+const REQUEST = /^\S+ (.+?)(?: HTTP\/[\d.]+)?$/;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 export interface Expected {
   lines: string[];
   good: string[];
   bad: string[];
+  /** `host ts path` of each good line (ts in epoch ms). */
+  keys: string[];
   /** Events per minute start (epoch ms). */
   perMinute: Map<number, number>;
 }
 
-export function expectedFromFiles(files: string[]): Expected {
-  const out: Expected = { lines: [], good: [], bad: [], perMinute: new Map() };
-  for (const file of files) {
-    const text = readFileSync(file, "utf8");
-    const lines = text.split("\n");
+/** The lines of the files, in order, without the newlines. */
+export function linesOf(files: string[]): string[] {
+  return files.flatMap((file) => {
+    const lines = readFileSync(file, "utf8").split("\n");
     if (lines.at(-1) === "") lines.pop();
-    for (const line of lines) {
-      out.lines.push(line);
-      const m = CLF.exec(line);
-      if (!m) {
-        out.bad.push(line);
-        continue;
-      }
-      out.good.push(line);
-      const [, d, mon, y, hh, mm, ss, sign, oh, om] = m;
-      const offset = (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
-      const ts = Date.UTC(Number(y), MONTHS.indexOf(mon!), Number(d), Number(hh), Number(mm), Number(ss)) - offset;
-      const minute = Math.floor(ts / 60_000) * 60_000;
-      out.perMinute.set(minute, (out.perMinute.get(minute) ?? 0) + 1);
+    return lines;
+  });
+}
+
+export function expectedFromFiles(files: string[]): Expected {
+  return expectedFromLines(linesOf(files));
+}
+
+export function expectedFromLines(lines: string[]): Expected {
+  const out: Expected = { lines: [], good: [], bad: [], keys: [], perMinute: new Map() };
+  for (const line of lines) {
+    out.lines.push(line);
+    const m = CLF.exec(line);
+    if (!m) {
+      out.bad.push(line);
+      continue;
     }
+    out.good.push(line);
+    const [, host, d, mon, y, hh, mm, ss, sign, oh, om, request] = m;
+    const offset = (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000;
+    const ts = Date.UTC(Number(y), MONTHS.indexOf(mon!), Number(d), Number(hh), Number(mm), Number(ss)) - offset;
+    const target = REQUEST.exec(request!)?.[1] ?? null;
+    out.keys.push(eventKey(host!, ts, target === null ? null : target.split("?")[0]!));
+    const minute = Math.floor(ts / 60_000) * 60_000;
+    out.perMinute.set(minute, (out.perMinute.get(minute) ?? 0) + 1);
   }
   return out;
+}
+
+export function eventKey(host: unknown, ts: unknown, path: unknown): string {
+  return `${String(host)} ${Number(ts)} ${String(path)}`;
 }
 
 /** Multiset difference summary for readable failures: what is missing and what is extra (first few). */

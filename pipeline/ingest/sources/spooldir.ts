@@ -10,9 +10,10 @@ import { duration } from "../../../connectors/config-helpers.ts";
 import { LogbenchError } from "../../../connectors/errors.ts";
 import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
 import { ingestFile } from "../file-ingest.ts";
+import { globToRegExp } from "../glob.ts";
 import { createParser } from "../parse/index.ts";
 import { PositionStore } from "../positions.ts";
-import { type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
+import { backlogGauges, type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
 
 export const spooldirSourceSchema = z
   .object({
@@ -56,6 +57,7 @@ export function createSpoolDirSource(config: SpoolDirSourceConfig, rt: SourceRun
   const include = globToRegExp(config.include);
   const log = rt.ctx.logger.child({ source: config.name });
   const { signal } = rt.ctx;
+  const backlog = backlogGauges(rt.ctx, config.name);
 
   async function candidates(): Promise<string[]> {
     const names = await readdir(config.dir);
@@ -79,9 +81,18 @@ export function createSpoolDirSource(config: SpoolDirSourceConfig, rt: SourceRun
             cause: err,
           });
         }
+        // Backlog: every file not yet completed, less what is read of the one in progress.
+        const sizes = new Map<string, number>();
         for (const file of files) {
+          const st = await stat(file);
+          if (st.isFile()) sizes.set(file, st.size);
+        }
+        let waiting = [...sizes.values()].reduce((a, b) => a + b, 0);
+        backlog(waiting, sizes.size);
+        for (const [file, size] of sizes) {
           if (signal.aborted) return;
-          if (!(await stat(file)).isFile()) continue;
+          const done = positions.get(file)?.offset ?? 0;
+          backlog(waiting - done, sizes.size);
           const result = await ingestFile({
             source: config.name,
             file,
@@ -91,24 +102,20 @@ export function createSpoolDirSource(config: SpoolDirSourceConfig, rt: SourceRun
             maxLineBytes: rt.parse.maxLineBytes,
             batchLines: config.batchLines,
             ctx: rt.ctx,
+            onProgress: (offset) => backlog(waiting - offset, sizes.size),
           });
           if (result === "aborted") return;
           // Rename first, then forget the position: a crash in between leaves a finished position for a
           // file that is gone, which is harmless; the reverse order could re-read the whole file.
           await rename(file, file + config.completedSuffix);
           positions.delete(file);
+          sizes.delete(file);
+          waiting -= size;
+          backlog(waiting, sizes.size);
           log.info("Spooled a file onto the bus.", { file });
         }
         await sleep(config.pollInterval, signal);
       }
     },
   };
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
 }

@@ -1,6 +1,6 @@
 /** The CLI's contract with its users: exit codes, errors that name the field, help that helps. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,5 +69,30 @@ describe("logbench CLI", () => {
     expect(lines[0]).toMatch(/^ok +bus +local/);
     expect(lines[1]).toMatch(/^ok +archive +local/);
     expect(lines[2]).toMatch(/^FAIL +series +influxdb-v1 http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it("doctor says how many files a tail matches and their size, and fails one whose folder is missing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-cli-"));
+    mkdirSync(join(dir, "logs"));
+    writeFileSync(join(dir, "logs", "a.log"), "x".repeat(1500));
+    writeFileSync(join(dir, "logs", "b.log"), "x".repeat(500));
+    writeFileSync(join(dir, "logs", "b.log.1"), "not matched");
+    const file = join(dir, "tail.yaml");
+    writeFileSync(
+      file,
+      `stateDir: ${dir}/state\nbus: {type: local, dir: ${dir}/bus}\narchive: {type: local, dir: ${dir}/archive}\n` +
+        `series: {type: duckdb, file: ${dir}/series.duckdb}\nsources:\n` +
+        `  - {type: tail, name: web, paths: ["${dir}/logs/*.log"]}\n` +
+        `  - {type: tail, name: later, paths: ["${dir}/logs/c.log"]}\n` +
+        `  - {type: tail, name: typo, paths: ["${dir}/lgos/access.log"]}\n`,
+    );
+    const r = logbench("doctor", "--config", file);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(3)).toEqual([
+      `ok    source   web: tail of ${dir}/logs/*.log: 2 file(s) match, 2.0 kB: ${dir}/logs/a.log 1.5 kB, ${dir}/logs/b.log 500 B`,
+      `ok    source   later: tail of ${dir}/logs/c.log: no file matches ${dir}/logs/c.log yet; the source waits for one`,
+      `FAIL  source   typo: tail of ${dir}/lgos/access.log: folder ${dir}/lgos does not exist`,
+    ]);
   });
 });
