@@ -177,13 +177,8 @@ export async function startDaemon(
     ctx,
     ...(api ? { http: api.ingest } : {}),
   };
-  let started: Source[];
-  try {
-    started = config.sources.map((sc) => createSource(sc, runtime));
-  } catch (err) {
-    // A source the config cannot build (a bad format, an http source without the API): close what was
-    // started, or the open subscriptions keep the process alive after the error is printed.
-    stop.abort();
+  /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
+  const closeAll = async () => {
     await Promise.allSettled([
       archiver?.stop(),
       aggregator?.stop(),
@@ -193,6 +188,15 @@ export async function startDaemon(
     ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+  };
+  let started: Source[];
+  try {
+    started = config.sources.map((sc) => createSource(sc, runtime));
+  } catch (err) {
+    // A source the config cannot build (a bad format, an http source without the API): close what was
+    // started, or the open subscriptions keep the process alive after the error is printed.
+    stop.abort();
+    await closeAll();
     throw err;
   }
   const runs = started.map((source) =>
@@ -214,15 +218,7 @@ export async function startDaemon(
     });
     logger.info("Draining: sources stop, stages write what they hold.");
     await sourcesDone;
-    await Promise.allSettled([
-      archiver?.stop(),
-      aggregator?.stop(),
-      ...recordArchivers.map((s) => s.stop()),
-      ...recordWriters.map((s) => s.stop()),
-      alerts?.stop(),
-    ]);
-    await api?.close();
-    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    await closeAll();
     if (failure) throw failure;
     logger.info("Stopped cleanly.");
   })();
