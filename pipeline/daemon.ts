@@ -126,7 +126,16 @@ export async function startDaemon(
     ...recordArchivers.map((s): [string, ArchiveStage] => ["archive", s]),
     ...recordWriters.map((s): [string, RecordsStage] => ["aggregate", s]),
   ];
-  const subscriptions = await Promise.all(stages.map(([, stage]) => stage?.start()));
+  // A start that fails part-way must not leave the stages that did start consuming: stop them, close, rethrow.
+  const undoStart = async (err: unknown): Promise<never> => {
+    await Promise.allSettled(stages.map(([, stage]) => (stage as { stop?(): Promise<void> } | null)?.stop?.()));
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    throw err;
+  };
+  const startedStages = await Promise.allSettled(stages.map(([, stage]) => stage?.start()));
+  const refused = startedStages.find((r) => r.status === "rejected");
+  if (refused) await undoStart(refused.reason);
+  const subscriptions = startedStages.map((r) => (r.status === "fulfilled" ? r.value : undefined));
   subscriptions.forEach((sub, i) => {
     sub?.done.catch((err) => fail(stages[i]![0], err));
   });
@@ -165,7 +174,7 @@ export async function startDaemon(
         return { ok: all.length === 0, problems: all };
       },
       alerts: () => alerts?.firing() ?? [],
-    });
+    }).catch(undoStart);
     logger.info("API listening.", { url: api.url });
   }
 
