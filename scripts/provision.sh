@@ -10,6 +10,7 @@ command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 [ -f /usr/include/librdkafka/rdkafka_mock.h ] || missing+=(librdkafka-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v goaccess >/dev/null 2>&1 || missing+=(goaccess)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -32,6 +32,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./query-command.ts"), "queryCommand"),
     summary: 'DuckDB SQL over events, dead_letters and the series ("select …")',
   },
+  report: {
+    run: lazy(() => import("./report-command.ts"), "reportCommand"),
+    summary: "GoAccess's panels over the archive (--from, --to, --format json|html|text)",
+  },
   parse: {
     run: lazy(() => import("./parse-command.ts"), "parseCommand"),
     summary: "Parse log lines to LogEvent JSON, dead letters aside",
