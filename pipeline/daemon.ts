@@ -126,7 +126,16 @@ export async function startDaemon(
     ...recordArchivers.map((s): [string, ArchiveStage] => ["archive", s]),
     ...recordWriters.map((s): [string, RecordsStage] => ["aggregate", s]),
   ];
-  const subscriptions = await Promise.all(stages.map(([, stage]) => stage?.start()));
+  // A start that fails part-way must not leave the stages that did start consuming: stop them, close, rethrow.
+  const undoStart = async (err: unknown): Promise<never> => {
+    await Promise.allSettled(stages.map(([, stage]) => (stage as { stop?(): Promise<void> } | null)?.stop?.()));
+    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    throw err;
+  };
+  const startedStages = await Promise.allSettled(stages.map(([, stage]) => stage?.start()));
+  const refused = startedStages.find((r) => r.status === "rejected");
+  if (refused) await undoStart(refused.reason);
+  const subscriptions = startedStages.map((r) => (r.status === "fulfilled" ? r.value : undefined));
   subscriptions.forEach((sub, i) => {
     sub?.done.catch((err) => fail(stages[i]![0], err));
   });
@@ -165,7 +174,7 @@ export async function startDaemon(
         return { ok: all.length === 0, problems: all };
       },
       alerts: () => alerts?.firing() ?? [],
-    });
+    }).catch(undoStart);
     logger.info("API listening.", { url: api.url });
   }
 
@@ -177,13 +186,8 @@ export async function startDaemon(
     ctx,
     ...(api ? { http: api.ingest } : {}),
   };
-  let started: Source[];
-  try {
-    started = config.sources.map((sc) => createSource(sc, runtime));
-  } catch (err) {
-    // A source the config cannot build (a bad format, an http source without the API): close what was
-    // started, or the open subscriptions keep the process alive after the error is printed.
-    stop.abort();
+  /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
+  const closeAll = async () => {
     await Promise.allSettled([
       archiver?.stop(),
       aggregator?.stop(),
@@ -193,6 +197,15 @@ export async function startDaemon(
     ]);
     await api?.close();
     await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+  };
+  let started: Source[];
+  try {
+    started = config.sources.map((sc) => createSource(sc, runtime));
+  } catch (err) {
+    // A source the config cannot build (a bad format, an http source without the API): close what was
+    // started, or the open subscriptions keep the process alive after the error is printed.
+    stop.abort();
+    await closeAll();
     throw err;
   }
   const runs = started.map((source) =>
@@ -214,15 +227,7 @@ export async function startDaemon(
     });
     logger.info("Draining: sources stop, stages write what they hold.");
     await sourcesDone;
-    await Promise.allSettled([
-      archiver?.stop(),
-      aggregator?.stop(),
-      ...recordArchivers.map((s) => s.stop()),
-      ...recordWriters.map((s) => s.stop()),
-      alerts?.stop(),
-    ]);
-    await api?.close();
-    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    await closeAll();
     if (failure) throw failure;
     logger.info("Stopped cleanly.");
   })();

@@ -12,6 +12,7 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) # validates deploy/compose.yaml offline (test/deploy)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # systemd-analyze verify of deploy/systemd (test/deploy)
+command -v goaccess >/dev/null 2>&1 || missing+=(goaccess)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

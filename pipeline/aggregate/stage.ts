@@ -13,7 +13,6 @@ import type { Context } from "../../connectors/context.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
-import type { LogEvent } from "../model/log-event.ts";
 import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
 import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";

@@ -66,7 +66,13 @@ async function run(
 ): Promise<number> {
   const config = await loadConfig(configPath, io.env);
   const logger = createLogger({ level, write: (line) => io.stderr.write(line) });
-  const daemon = await startDaemon(config, { logger, signal: io.signal });
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config, { logger, signal: io.signal });
+  } catch (err) {
+    io.stderr.write(`logbench: the daemon could not start: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
   const say = (text: string) => friendly && io.stdout.write(`${text}\n`);
   say(`logbench is running (config ${configPath})`);
   say(`  bus      ${buses.describe(config.bus)}`);

@@ -36,6 +36,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: lazy(() => import("./backfill-command.ts"), "backfillCommand"),
     summary: "Re-aggregate archived events of a time range into the series, or republish them (--from --to)",
   },
+  report: {
+    run: lazy(() => import("./report-command.ts"), "reportCommand"),
+    summary: "GoAccess's panels over the archive (--from, --to, --format json|html|text)",
+  },
   parse: {
     run: lazy(() => import("./parse-command.ts"), "parseCommand"),
     summary: "Parse log lines to LogEvent JSON, dead letters aside",

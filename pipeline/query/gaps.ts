@@ -6,9 +6,9 @@
 
 import type { DuckDBConnection } from "../../connectors/duckdb/connection.ts";
 import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
-import { isLogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore } from "../../connectors/types.ts";
 import { gapDir, parseGapName } from "../archive/layout.ts";
+import { listOrEmpty } from "../readers/archive.ts";
 
 interface GapRow {
   topic: string;
@@ -16,15 +16,6 @@ interface GapRow {
   first: number;
   last: number;
   detectedAt: number | null;
-}
-
-async function listOrEmpty(store: ArchiveStore, path: string) {
-  try {
-    return await store.list(path);
-  } catch (err) {
-    if (isLogbenchError(err, "NOT_FOUND")) return [];
-    throw err;
-  }
 }
 
 /** Every gap record of these archive topics. */

@@ -52,7 +52,8 @@ export async function listArchive(store: ArchiveStore, topic: string): Promise<A
   return files;
 }
 
-async function listOrEmpty(store: ArchiveStore, path: string) {
+/** A folder's entries, or none when it does not exist (yet). */
+export async function listOrEmpty(store: ArchiveStore, path: string) {
   try {
     return await store.list(path);
   } catch (err) {

@@ -96,14 +96,15 @@ describe("event time per source, and backfill from the archive", () => {
           "the July file archived",
           () => total(config, "select count(*) n from events"),
           (n) => n === all,
-          { daemon },
+          { daemon, timeoutMs: 300_000 },
         );
         // Every archived event is in a window: none was late.
         await waitFor(
           "the July file aggregated",
           () => total(config, "select coalesce(sum(count), 0) n from requests"),
           (n) => n === all,
-          { daemon },
+          // A deadline, not a pause: a loaded CI machine needed more than the default 90 s here.
+          { daemon, timeoutMs: 300_000 },
         );
         expect(await total(config, "select coalesce(sum(count), 0) n from late")).toBe(0);
         const { series, archive } = await perMinute(config);

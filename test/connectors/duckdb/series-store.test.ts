@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,11 +55,14 @@ describe("DuckDB series store shared with other processes", () => {
       }));
     await store.write(batch(0));
 
-    // The reader opens read-only, counts, closes, as `logbench query` and notebook loaders do.
+    // The reader opens read-only, counts, closes, as `logbench query` and notebook loaders do, until the writer
+    // leaves a stop file; the writer waits for a read after each write, so reads and writes interleave however
+    // slow the machine is.
+    const stopFile = join(dir, "shared", "stop-reading");
     const reader = child(`
+      import { existsSync } from "node:fs";
       import { withDuckDb, queryRows } from ${JSON.stringify(CONNECTION)};
-      const until = Date.now() + 4000;
-      while (Date.now() < until) {
+      while (!existsSync(${JSON.stringify(stopFile)})) {
         const rows = await withDuckDb(${JSON.stringify(file)}, { readOnly: true }, (c) =>
           queryRows(c, "select count(*) as n, sum(count) as s from requests"));
         console.log(JSON.stringify(rows[0]));
@@ -69,10 +73,19 @@ describe("DuckDB series store shared with other processes", () => {
     const collecting = (async () => {
       for await (const line of reader.lines) seen.push(JSON.parse(line));
     })();
+    const readAfter = async (count: number) => {
+      const deadline = Date.now() + 60_000;
+      while (seen.length <= count) {
+        if (Date.now() > deadline) throw new Error(`the reader made no read after write ${count}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
     for (let b = 1; b <= 12; b++) {
+      const before = seen.length;
       await store.write(batch(b));
-      await new Promise((r) => setTimeout(r, 100));
+      await readAfter(before);
     }
+    writeFileSync(stopFile, "");
     await collecting;
     expect(await reader.exited).toBe(0);
 
