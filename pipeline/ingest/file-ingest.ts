@@ -39,7 +39,6 @@ export type FileIngestResult = "done" | "aborted";
 const RECOVERY_MARGIN_MS = 60_000;
 
 export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult> {
-  o.ctx.metrics.describe("logbench_ingest_read_bytes_total", "counter", "Bytes of log files read and acknowledged");
   const st = await stat(o.file);
   let pos = o.positions.get(o.file);
   if (pos && (pos.dev !== st.dev || pos.ino !== st.ino)) pos = undefined; // another file now has this name
@@ -69,8 +68,7 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
       if (o.pace && events.length) await o.pace(events);
       await o.publisher.publish(o.source, events, dead);
       const last = batch[batch.length - 1]!;
-      // Bytes of the file behind the acknowledged batch: what a progress line or an operator compares to file sizes.
-      o.ctx.metrics.inc("logbench_ingest_read_bytes_total", { source: o.source }, last.end - pos.offset);
+      countRead(o.ctx, o.source, last.end - pos.offset);
       pos = { ...pos, offset: last.end, line: last.lineNo, savedAt: Date.now(), marks: await o.publisher.marks() };
       o.positions.set(o.file, pos);
       o.onProgress?.(pos.offset);
@@ -82,6 +80,15 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
   }
   o.positions.set(o.file, { ...pos, done: true, savedAt: Date.now() });
   return "done";
+}
+
+/**
+ * Bytes of a file behind an acknowledged batch (`logbench_ingest_read_bytes_total`): what a progress line or an
+ * operator compares to file sizes.
+ */
+export function countRead(ctx: Context, source: string, bytes: number): void {
+  ctx.metrics.describe("logbench_ingest_read_bytes_total", "counter", "Bytes of log files read and acknowledged");
+  ctx.metrics.inc("logbench_ingest_read_bytes_total", { source }, bytes);
 }
 
 /** What recovery found on the bus past a saved position: lines to skip once as the file is read again. */

@@ -85,7 +85,7 @@ export async function tailRotatedBothWays(dir: string, config: string, options: 
       "the tail following the file",
       async () => saved(),
       (p) => p.length === 1,
-      { daemon },
+      { daemon, ...wait }, // sources start after both consumer groups: slow on Kafka under load
     );
     for (const chunk of chunks.slice(0, 3)) {
       writer.write(chunk);

@@ -18,7 +18,7 @@ import { access, constants, stat } from "node:fs/promises";
 import { z } from "zod";
 import { duration } from "../../../connectors/config-helpers.ts";
 import { sleepOrAbort as sleep } from "../../../connectors/retry.ts";
-import { alreadyOnBus, type LineTarget, settled, sortLines } from "../file-ingest.ts";
+import { alreadyOnBus, countRead, type LineTarget, settled, sortLines } from "../file-ingest.ts";
 import { expandGlobs, globBase } from "../glob.ts";
 import { readLines } from "../lines.ts";
 import { createParser } from "../parse/index.ts";
@@ -148,6 +148,7 @@ export function createTailSource(config: TailSourceConfig, rt: SourceRuntime): S
         const { events, dead } = sortLines(target(f.pos.path!), batch, f.pending);
         await publisher.publish(config.name, events, dead);
         const last = batch[batch.length - 1]!;
+        countRead(ctx, config.name, last.end - f.pos.offset);
         await files.save(f, { offset: last.end, line: last.lineNo });
         if (settled(f.pending)) f.pending = null;
         if (ctx.signal.aborted) return "aborted";

@@ -70,6 +70,9 @@ describe("tail source", () => {
     await until("25 events", async () => (await h.onBus()).events.length >= 25);
     await pause(100);
     expect((await h.onBus()).events).toEqual(lines(0, 25));
+    expect(h.metrics.get("logbench_ingest_read_bytes_total", { source: "web" })).toBe(
+      statSync(join(h.logs, "access.log")).size,
+    );
     await t.stop();
   });
 
