@@ -10,6 +10,7 @@ import { openArchive, openBus, openSeries, using } from "../readers/open.ts";
 import { parseInstant, parseRange } from "../readers/time-range.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, EXIT } from "./io.ts";
+import { Progress, type ProgressStream } from "./progress.ts";
 
 const HELP = `Usage: logbench backfill --from T --to T [--into series|bus] [--config FILE]
        logbench backfill --late [--from T --to T] [--config FILE]
@@ -152,22 +153,16 @@ async function repairLate(
 }
 
 /** One progress line, rewritten in place on a terminal; nothing when stderr is not one (logs, CI). */
+/** Backfill's progress on the shared throttled, TTY-only line (pipeline/cli/progress.ts). */
 function progressLine(io: CliIo) {
-  const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
-  let last = 0;
-  let shown = false;
+  const line = new Progress({ stream: io.stderr as ProgressStream });
   return {
-    update: (p: BackfillProgress) => {
-      if (!tty || Date.now() - last < 200) return;
-      last = Date.now();
-      shown = true;
-      io.stderr.write(
-        `\rBackfill: file ${p.files}/${p.filesTotal}, ${p.events.toLocaleString("en")} events, ` +
-          `${p.windows.toLocaleString("en")} windows\u001b[K`,
-      );
-    },
-    done: () => {
-      if (shown) io.stderr.write("\r\u001b[K");
-    },
+    update: (p: BackfillProgress) =>
+      line.updateText(
+        () =>
+          `Backfill: file ${p.files}/${p.filesTotal}, ${p.events.toLocaleString("en")} events, ` +
+          `${p.windows.toLocaleString("en")} windows`,
+      ),
+    done: () => line.end(),
   };
 }

@@ -53,6 +53,20 @@ export class Progress {
     this.draw(formatProgress(state, (now - this.started) / 1000, this.options.total));
   }
 
+  /** The same throttled, TTY-only line for commands whose progress is not lines and bytes (backfill). */
+  updateText(text: () => string): void {
+    if (!this.enabled) return;
+    const now = this.now();
+    if (now - this.lastDraw < this.intervalMs) return;
+    this.lastDraw = now;
+    this.draw(text());
+  }
+
+  /** Ends a line drawn by updateText, if one was drawn. */
+  end(): void {
+    if (this.enabled && this.width > 0) this.options.stream.write("\n");
+  }
+
   /** Draws the final numbers and ends the line, so what follows starts on its own line. */
   finish(state: ProgressState): void {
     if (!this.enabled) return;

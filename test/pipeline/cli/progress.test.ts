@@ -66,3 +66,36 @@ describe("progress line", () => {
     }
   });
 });
+
+describe("a progress line with its own text (backfill)", () => {
+  it("draws on a terminal at most every interval, ends its line, and stays quiet elsewhere", () => {
+    let now = 0;
+    const tty = {
+      isTTY: true,
+      out: "",
+      write(t: string) {
+        this.out += t;
+      },
+    };
+    const line = new Progress({ stream: tty, intervalMs: 250, now: () => now });
+    line.updateText(() => "file 1/3");
+    now = 100;
+    line.updateText(() => "file 2/3");
+    now = 300;
+    line.updateText(() => "file 3/3");
+    line.end();
+    expect(tty.out).toBe("\rfile 1/3\rfile 3/3\n");
+
+    const pipe = {
+      isTTY: false,
+      out: "",
+      write(t: string) {
+        this.out += t;
+      },
+    };
+    const quiet = new Progress({ stream: pipe });
+    quiet.updateText(() => "file 1/1");
+    quiet.end();
+    expect(pipe.out).toBe("");
+  });
+});
