@@ -66,13 +66,9 @@ async function run(
 ): Promise<number> {
   const config = await loadConfig(configPath, io.env);
   const logger = createLogger({ level, write: (line) => io.stderr.write(line) });
-  let daemon: Awaited<ReturnType<typeof startDaemon>>;
-  try {
-    daemon = await startDaemon(config, { logger, signal: io.signal });
-  } catch (err) {
-    io.stderr.write(`logbench: the daemon could not start: ${(err as Error).message}\n`);
-    return EXIT.failure;
-  }
+  // A failed start throws to main(), which prints one line: exit 2 for a config error, 1 otherwise (with the
+  // deno-flags hint for a Deno permission error).
+  const daemon = await startDaemon(config, { logger, signal: io.signal });
   const say = (text: string) => friendly && io.stdout.write(`${text}\n`);
   say(`logbench is running (config ${configPath})`);
   say(`  bus      ${buses.describe(config.bus)}`);
