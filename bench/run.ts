@@ -12,6 +12,11 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     module: "./parse-cli.ts",
     summary: "The `logbench parse` command on 1M-line files, against Node start-up and a Node file copy (--rounds N)",
   },
+  pipeline: {
+    module: "./pipeline.ts",
+    summary:
+      "The daemon end to end (replay → bus → archive + aggregates caught up) on the local bus and the Kafka mock, vs GoAccess (--paths, --lines N)",
+  },
   generator: {
     module: "./generator.ts",
     summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",

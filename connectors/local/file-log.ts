@@ -146,6 +146,10 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
       if (closed) return;
       closed = true;
       await Promise.allSettled([...subscriptions].map((s) => s.stop()));
+      const opened = await Promise.allSettled(topics.values());
+      await Promise.allSettled(
+        opened.flatMap((t) => (t.status === "fulfilled" ? t.value.logs.map((log) => log.close()) : [])),
+      );
     },
   };
 }

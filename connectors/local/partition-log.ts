@@ -104,10 +104,21 @@ export interface PartitionLogOptions {
   onTornTail?(bytes: number): void;
 }
 
+interface PendingAppend {
+  frames: Uint8Array;
+  resolve(offset: number): void;
+  reject(err: unknown): void;
+}
+
 export class PartitionLog {
   /** A boundary with only valid frames before it: where the next walk may start. */
   private knownEnd = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Appends waiting for the flush in progress; the next flush writes them all at once (group commit). */
+  private pending: PendingAppend[] = [];
+  private flushing = false;
+  /** Kept open across appends and high() calls: valid frames never move, and a cut tail keeps the inode. */
+  private writeHandle: FileHandle | null = null;
+  private readHandle: FileHandle | null = null;
 
   constructor(
     readonly file: string,
@@ -136,25 +147,57 @@ export class PartitionLog {
     return this.boundaries[lo]!;
   }
 
-  /** Append encoded frames; resolves with the offset of the first once durable. In-process calls queue up. */
+  /**
+   * Append encoded frames; resolves with the offset of the first once durable. Appends made in this process
+   * while a flush is under way are written together by the next one: one lock, one write, one fdatasync.
+   */
   append(frames: Uint8Array): Promise<number> {
-    const run = () => this.appendLocked(frames);
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => {});
-    return result;
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ frames, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        let frames = batch[0]!.frames;
+        if (batch.length > 1) {
+          frames = new Uint8Array(batch.reduce((n, b) => n + b.frames.length, 0));
+          let at = 0;
+          for (const b of batch) {
+            frames.set(b.frames, at);
+            at += b.frames.length;
+          }
+        }
+        try {
+          let offset = await this.appendLocked(frames);
+          for (const b of batch) {
+            b.resolve(offset);
+            offset += b.frames.length;
+          }
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Position after the last valid frame (the high watermark). */
   async high(): Promise<number> {
-    const handle = await this.openRead();
-    if (!handle) return 0;
-    try {
-      const { end, size } = await validEnd(handle, this.knownEnd <= (await handle.stat()).size ? this.knownEnd : 0);
-      if (end <= size) this.knownEnd = Math.max(this.knownEnd, end);
-      return end;
-    } finally {
-      await handle.close();
+    if (!this.readHandle) {
+      this.readHandle = await this.openRead();
+      if (!this.readHandle) return 0;
     }
+    const size = (await this.readHandle.stat()).size;
+    if (size === this.knownEnd) return size;
+    const { end } = await validEnd(this.readHandle, this.knownEnd <= size ? this.knownEnd : 0);
+    if (end <= size) this.knownEnd = Math.max(this.knownEnd, end);
+    return end;
   }
 
   /** Open for reading; null while the partition has no file yet. */
@@ -167,16 +210,30 @@ export class PartitionLog {
     }
   }
 
+  /** Close the handles kept open (the log stays usable: they are opened again when needed). */
+  async close(): Promise<void> {
+    const handles = [this.writeHandle, this.readHandle];
+    this.writeHandle = null;
+    this.readHandle = null;
+    await Promise.allSettled(handles.map((h) => h?.close()));
+  }
+
+  private async openWrite(): Promise<FileHandle> {
+    if (!this.writeHandle) {
+      // "a+" creates the file; positioned writes need "r+" (Linux ignores the position under O_APPEND).
+      await (await open(this.file, "a+")).close();
+      this.writeHandle = await open(this.file, "r+");
+    }
+    return this.writeHandle;
+  }
+
   private async appendLocked(frames: Uint8Array): Promise<number> {
     const lock = await acquireLock(this.lockPath, {
       staleMs: this.options.lockStaleMs,
       timeoutMs: this.options.lockTimeoutMs,
     });
     try {
-      const handle = await open(this.file, "a+").then(async (h) => {
-        await h.close();
-        return open(this.file, "r+");
-      });
+      const handle = await this.openWrite();
       try {
         const size = (await handle.stat()).size;
         const { end } = await validEnd(handle, this.knownEnd <= size ? this.knownEnd : 0);
@@ -200,8 +257,11 @@ export class PartitionLog {
         if (this.options.fsync) await handle.datasync();
         this.knownEnd = end + frames.length;
         return end;
-      } finally {
-        await handle.close();
+      } catch (err) {
+        // Start the next append from a fresh handle rather than one in an unknown state.
+        this.writeHandle = null;
+        await handle.close().catch(() => {});
+        throw err;
       }
     } finally {
       await lock.release();

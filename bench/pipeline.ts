@@ -1,0 +1,279 @@
+/**
+ * `npm run bench -- pipeline [--paths local,kafka] [--lines N]`: the whole pipeline as a user runs it. For each
+ * path, a fresh daemon (`node bin/logbench.js daemon --config …`) runs while `logbench replay` publishes the
+ * 1M-line CLF input (bench/parse-input.ts) onto its bus; the clock stops when both consumer groups have no lag
+ * left on /api/status (archive files committed, aggregate windows written). GoAccess's whole report on the same
+ * file runs in the same process and load, so the ratio is what to read on a shared machine. Peak RSS is the
+ * daemon's VmHWM from /proc. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
+ * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { startKafkaMock } from "../test/servers/kafka/mock-cluster.ts";
+import { benchInputs } from "./parse-input.ts";
+
+const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const bin = join(root, "bin/logbench.js");
+const DEADLINE_MS = 20 * 60_000;
+
+interface PathRun {
+  path: string;
+  events: number;
+  replaySeconds: number;
+  caughtUpSeconds: number;
+  peakRssMb: number | null;
+  note: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as { port: number };
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+function exec(args: string[]): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  const started = performance.now();
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    child.on("close", (code) => ok({ code, stderr, seconds: (performance.now() - started) / 1000 }));
+  });
+}
+
+/** The daemon's peak resident set (VmHWM), MB; null off Linux. */
+function peakRss(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Status {
+  consumerLag: Record<string, number> | null;
+  eventsPerSec?: number;
+}
+
+async function status(port: number): Promise<Status | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/status`);
+    return res.ok ? ((await res.json()) as Status) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Archive lag 0, and the aggregate group has read every event and committed past all but the last record of
+ * each partition: on the local bus a commit is "last offset + 1" while offsets are byte positions, so its
+ * /api/status lag keeps the last frame's length less one per partition (under 4 KiB) once caught up.
+ */
+async function caughtUp(port: number, lag: Record<string, number>, events: number): Promise<boolean> {
+  if (lag.archive !== 0 || (lag.aggregate ?? 0) > 3 * 4096) return false;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let received = 0;
+  for (const m of text.matchAll(/^logbench_aggregate_received_total\{[^}]*\} (\d+)/gm)) received += Number(m[1]);
+  return received >= events;
+}
+
+async function runPath(
+  name: string,
+  file: string,
+  events: number,
+  busFor: (dir: string) => Record<string, unknown>,
+): Promise<PathRun> {
+  const dir = await mkdtemp(join(root, "bench/out/pipeline-"));
+  const bus = busFor(dir);
+  const port = await freePort();
+  const config = join(dir, "logbench.yaml");
+  await writeFile(
+    config,
+    stringify({
+      topic: "weblogs",
+      deadLetters: { topic: "weblogs.dlq" },
+      stateDir: join(dir, "state"),
+      bus,
+      archive: { type: "local", dir: join(dir, "archive") },
+      series: { type: "duckdb", file: join(dir, "series.duckdb") },
+      sources: [],
+      archiver: { roll: { size: "64MB", records: 500_000, interval: "5m", idle: "2s" } },
+      aggregator: { window: "60s", lateness: "5m", flushInterval: "1s" },
+      api: { host: "127.0.0.1", port },
+    }),
+  );
+  const daemon: ChildProcess = spawn(process.execPath, [bin, "daemon", "--config", config], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let daemonErr = "";
+  daemon.stderr!.on("data", (d) => {
+    daemonErr = (daemonErr + d).slice(-8000);
+  });
+  const exited = new Promise<number | null>((ok) => daemon.on("exit", (code) => ok(code)));
+  try {
+    const ready = Date.now() + 60_000;
+    while ((await status(port)) === null) {
+      if (Date.now() > ready || daemon.exitCode !== null) throw new Error(`daemon did not start:\n${daemonErr}`);
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    const started = performance.now();
+    const replay = await exec([bin, "replay", file, "--format", "clf", "--config", config, "--quiet"]);
+    if (replay.code !== 0) throw new Error(`replay failed (${replay.code}): ${replay.stderr}`);
+    let note = "";
+    let peak = peakRss(daemon.pid!);
+    for (;;) {
+      const s = await status(port);
+      peak = Math.max(peak ?? 0, peakRss(daemon.pid!) ?? 0) || peak;
+      if (s?.consumerLag && (await caughtUp(port, s.consumerLag, events))) break;
+      if (daemon.exitCode !== null) throw new Error(`daemon exited (${daemon.exitCode}):\n${daemonErr}`);
+      if (performance.now() - started > DEADLINE_MS) {
+        note = `not caught up after ${DEADLINE_MS / 60_000} min: lag ${JSON.stringify(s?.consumerLag)}`;
+        break;
+      }
+      await new Promise((ok) => setTimeout(ok, 250));
+    }
+    const caughtUpSeconds = (performance.now() - started) / 1000;
+    return {
+      path: name,
+      events,
+      replaySeconds: replay.seconds,
+      caughtUpSeconds,
+      peakRssMb: peakRss(daemon.pid!) ?? peak,
+      note,
+    };
+  } finally {
+    daemon.kill("SIGTERM");
+    const timer = setTimeout(() => daemon.kill("SIGKILL"), 30_000);
+    await exited;
+    clearTimeout(timer);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function goaccess(file: string): { seconds: number; events: number } | null {
+  if (spawnSync("goaccess", ["--version"]).status !== 0) return null;
+  const report = join(root, "bench/out/goaccess-pipeline.json");
+  const started = performance.now();
+  const r = spawnSync("goaccess", [file, "--log-format=COMMON", "--no-ip-validation", "--no-progress", "-o", report]);
+  if (r.status !== 0) throw new Error(`goaccess failed: ${r.stderr}`);
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, events: JSON.parse(readFileSync(report, "utf8")).general.valid_requests as number };
+}
+
+/** The first `lines` lines of `file` as their own file (for shorter runs). */
+async function head(file: string, lines: number): Promise<string> {
+  const out = join(root, `bench/out/pipeline-head-${lines}.log`);
+  if (existsSync(out)) return out;
+  const w = createWriteStream(out);
+  let left = lines;
+  for await (const chunk of createReadStream(file)) {
+    const buf = chunk as Buffer;
+    let cut = -1;
+    for (let i = buf.indexOf(10); i !== -1 && left > 0; i = buf.indexOf(10, i + 1)) {
+      left--;
+      cut = i;
+    }
+    if (left > 0) w.write(buf);
+    else {
+      w.write(buf.subarray(0, cut + 1));
+      break;
+    }
+  }
+  await new Promise((ok) => w.end(ok));
+  return out;
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { paths: { type: "string", default: "local,kafka" }, lines: { type: "string" } },
+  });
+  await mkdir(join(root, "bench/out"), { recursive: true });
+  const { clf } = await benchInputs(root);
+  const lines = values.lines ? Math.min(Number(values.lines), clf.lines) : clf.lines;
+  const file = lines === clf.lines ? clf.path : await head(clf.path, lines);
+  const cpu = cpus();
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  console.log(
+    `# logbench pipeline benchmark\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}; load average ${load()} at start\ninput: ${fmt(lines)} CLF lines (${clf.recipe})\n`,
+  );
+  const ga = goaccess(file);
+  const gaRate = ga ? ga.events / ga.seconds : null;
+  const rows: string[][] = [];
+  if (ga) rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", fmt(gaRate!), "1.00×", "–", ""]);
+  else console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
+  for (const path of values.paths!.split(",")) {
+    let run: PathRun;
+    if (path === "local") {
+      run = await runPath("embedded (local bus, 3 partitions)", file, lines, (dir) => ({
+        type: "local",
+        dir: join(dir, "bus"),
+        partitions: 3,
+      }));
+    } else if (path === "kafka") {
+      const mock = await startKafkaMock({
+        topics: [
+          { name: "weblogs", partitions: 3 },
+          { name: "weblogs.dlq", partitions: 3 },
+        ],
+      });
+      try {
+        run = await runPath("Kafka mock (3 partitions)", file, lines, () => ({
+          type: "kafka",
+          brokers: mock.bootstrap,
+          clientId: "bench",
+        }));
+      } finally {
+        await mock.close();
+      }
+    } else throw new Error(`unknown path "${path}" (local, kafka)`);
+    const rate = run.events / run.caughtUpSeconds;
+    rows.push([
+      run.path,
+      fmt(run.caughtUpSeconds, 1),
+      fmt(run.events / run.replaySeconds),
+      fmt(rate),
+      gaRate ? `${(rate / gaRate).toFixed(2)}×` : "–",
+      run.peakRssMb === null ? "–" : fmt(run.peakRssMb),
+      run.note,
+    ]);
+    console.error(`${run.path}: done, load ${load()}`);
+  }
+  const head_ = [
+    "path",
+    "caught up (s)",
+    "replay lines/s",
+    "events/s end to end",
+    "vs GoAccess",
+    "daemon peak RSS (MB)",
+    "note",
+  ];
+  console.log(
+    [
+      `| ${head_.join(" | ")} |`,
+      `|${head_.map(() => "---").join("|")}|`,
+      ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ].join("\n"),
+  );
+  console.log(`\nload average ${load()} at end`);
+  return 0;
+}
