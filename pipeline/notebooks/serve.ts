@@ -35,6 +35,8 @@ export interface ServedNotebooks {
 }
 
 const FRAMEWORK_BIN = join(packageRoot, "node_modules", "@observablehq", "framework", "dist", "bin", "observable.js");
+/** How long the preview server gets to stop after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 10_000;
 const ANSI = /\u001b\[[0-9;]*m|\u001b\]8;[^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 
 export async function serveNotebooks(opts: ServeNotebooksOptions): Promise<ServedNotebooks> {
@@ -72,7 +74,13 @@ export async function serveNotebooks(opts: ServeNotebooksOptions): Promise<Serve
   };
   const child = spawn(process.execPath, args, { cwd: packageRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  const onAbort = () => child.kill("SIGTERM");
+  // A preview server busy in a data loader may sit on SIGTERM; Ctrl-C must still stop it.
+  const onAbort = () => {
+    child.kill("SIGTERM");
+    const force = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    force.unref();
+    void exited.then(() => clearTimeout(force));
+  };
   opts.signal.addEventListener("abort", onAbort, { once: true });
 
   const recent: string[] = [];

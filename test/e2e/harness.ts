@@ -127,8 +127,27 @@ export async function waitFor<T>(
   );
 }
 
-export async function stopDaemon(d: DaemonProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
-  if (d.child.exitCode !== null) return d.child.exitCode;
+/**
+ * Signal the daemon and wait for it to exit. A daemon that has not exited after `timeoutMs` is killed and the
+ * call fails with its log tail, so a hung drain names itself instead of running into the test's timeout.
+ */
+export async function stopDaemon(
+  d: DaemonProcess,
+  signal: NodeJS.Signals = "SIGTERM",
+  timeoutMs = 90_000,
+): Promise<number | null> {
+  if (d.child.exitCode !== null || d.child.signalCode !== null) return d.exited;
   d.child.kill(signal);
-  return d.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => {
+      d.child.kill("SIGKILL");
+      fail(new Error(`the daemon did not exit within ${timeoutMs} ms of ${signal}; log tail:\n${d.stderr().slice(-3000)}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([d.exited, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

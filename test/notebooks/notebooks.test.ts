@@ -250,7 +250,11 @@ describe.sequential("notebooks", () => {
       expect(problems).toEqual([]);
     } finally {
       controller.abort();
-      await served.done;
+      // Bounded, so a preview server that does not stop says so instead of running into the test's timeout.
+      await Promise.race([
+        served.done,
+        new Promise((_, fail) => setTimeout(() => fail(new Error("the preview server did not stop in 60 s")), 60_000)),
+      ]);
       if (daemon) expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
       daemon = undefined;
     }
