@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- tcp [--connections N] [--rounds N]`: how many lines per second the tcp source takes from
+ * `npm run bench -- tcp [--connections N] [--rounds N] [--only TEXT]`: how many lines per second the tcp source takes from
  * local senders over loopback (issue 8 §2: at least 100,000 lines/s).
  *
  * The CLF input of the parse bench (~1 M lines, bench/out/, built once from the samples) is sent by child
@@ -128,6 +128,7 @@ async function throughSource(
   });
   const dir = mkdtempSync(join(tmpdir(), "logbench-bench-tcp-"));
   let publisher: Publisher;
+  let localBus: ReturnType<typeof createLocalBus> | undefined;
   if (bus === "none") {
     publisher = {
       async publish(_s: string, events: unknown[], dead: unknown[]) {
@@ -136,11 +137,11 @@ async function throughSource(
       },
     } as unknown as Publisher;
   } else {
-    const real = new Publisher(
-      createLocalBus({ type: "local", dir: join(dir, "bus"), partitions: 3, fsync: bus === "local-fsync" }, ctx),
-      TOPICS,
+    localBus = createLocalBus(
+      { type: "local", dir: join(dir, "bus"), partitions: 3, fsync: bus === "local-fsync" },
       ctx,
     );
+    const real = new Publisher(localBus, TOPICS, ctx);
     publisher = {
       async publish(s: string, events: never[], dead: never[]) {
         await real.publish(s, events, dead);
@@ -157,6 +158,7 @@ async function throughSource(
   await all;
   controller.abort();
   await running;
+  await localBus?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -166,7 +168,11 @@ const fmt = (n: number, digits = 0) =>
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { connections: { type: "string", default: "4" }, rounds: { type: "string", default: "2" } },
+    options: {
+      connections: { type: "string", default: "4" },
+      rounds: { type: "string", default: "2" },
+      only: { type: "string" },
+    },
   });
   const connections = Math.max(1, Number(values.connections) || 4);
   const rounds = Math.max(1, Number(values.rounds) || 2);
@@ -187,9 +193,11 @@ export async function main(args: string[]): Promise<number> {
     ["tcp source → local bus (fsync off)", () => throughSource(input.path, ranges, lines, "local")],
     ["tcp source → local bus (fsync on)", () => throughSource(input.path, ranges, lines, "local-fsync")],
   ];
+  // --only TEXT: the reference and the contenders whose name contains TEXT (e.g. to profile one of them).
+  const chosen = contenders.filter(([name], i) => i === 0 || !values.only || name.includes(values.only));
   const best = new Map<string, Result>();
   for (let r = 0; r < rounds; r++)
-    for (const [name, go] of contenders) {
+    for (const [name, go] of chosen) {
       const result = await measure(name, lines, go);
       if (!best.has(name) || result.seconds < best.get(name)!.seconds) best.set(name, result);
     }
@@ -201,7 +209,8 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `\n## Loopback → lines acknowledged (best of ${rounds})\n\n| contender | lines | seconds | lines/s | vs raw read | peak RSS MB |\n|---|---|---|---|---|---|\n${rows.join("\n")}`,
   );
-  const full = best.get(contenders[2]![0])!;
+  const full = best.get(contenders[2]![0]);
+  if (!full) return 0;
   const rate = full.lines / full.seconds;
   console.log(
     `\ntarget: tcp source → local bus ${fmt(rate)} lines/s (target 100,000: ${rate >= 100_000 ? "met" : "not met"}); load average ${loadavg()

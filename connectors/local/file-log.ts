@@ -27,7 +27,6 @@ import { groupDir, openTopic, readCommits, type TopicFiles } from "./topic-store
 const POLL_MS = 150;
 const LOCK_STALE_MS = 30_000;
 const LOCK_TIMEOUT_MS = 60_000;
-const encoder = new TextEncoder();
 
 export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
   const topics = new Map<string, Promise<TopicFiles>>();
@@ -68,10 +67,9 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
       const now = Date.now();
       for (const r of records) {
         const p = r.key === null ? roundRobin++ % files.partitions : partitionForKey(r.key, files.partitions);
-        const value = typeof r.value === "string" ? encoder.encode(r.value) : r.value;
         const list = byPartition.get(p) ?? [];
         byPartition.set(p, list);
-        list.push({ key: r.key, value, timestamp: r.timestamp ?? now });
+        list.push({ key: r.key, value: r.value, timestamp: r.timestamp ?? now });
       }
       try {
         await Promise.all([...byPartition].map(([p, list]) => files.logs[p]!.append(encodeFrames(list))));

@@ -10,10 +10,10 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
-import { checkFrame, decodeFrame, type FrameRecord } from "./frame.ts";
+import { checkFrame, type DecodedFrame, decodeFrame } from "./frame.ts";
 import { acquireLock } from "./lock-file.ts";
 
-export interface StoredRecord extends FrameRecord {
+export interface StoredRecord extends DecodedFrame {
   offset: number;
 }
 

@@ -34,7 +34,17 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
+// Keys are client hosts, which repeat: remember their hashes (bounded; forgotten all at once when full).
+const HASH_CACHE_LIMIT = 65_536;
+const hashes = new Map<string, number>();
+
 /** Partition of a key among `partitions`, as Kafka's default partitioner computes it. */
 export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions;
+  let h = hashes.get(key);
+  if (h === undefined) {
+    h = murmur2(encoder.encode(key)) & 0x7fffffff;
+    if (hashes.size >= HASH_CACHE_LIMIT) hashes.clear();
+    hashes.set(key, h);
+  }
+  return h % partitions;
 }
