@@ -99,51 +99,93 @@ function writeAscii(s: string, buf: Uint8Array, at: number): number {
   return at;
 }
 
+/** An ASCII literal's bytes, written with a loop (faster than `set` for a dozen bytes). */
+function writeBytes(b: Uint8Array, buf: Uint8Array, at: number): number {
+  for (let i = 0; i < b.length; i++) buf[at++] = b[i]!;
+  return at;
+}
+
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const NULL = bytes("null");
+
+/** A non-negative integer below 2^31, as decimal digits. */
+function writeSmall(x: number, buf: Uint8Array, at: number): number {
+  let digits = 1;
+  for (let p = 10; p <= x && digits < 10; p *= 10) digits++;
+  for (let k = at + digits - 1; k >= at; k--) {
+    const q = (x / 10) | 0;
+    buf[k] = 48 + x - q * 10;
+    x = q;
+  }
+  return at + digits;
+}
+
 /** A number as JSON (String's digits; null when not finite), or null. */
 function writeNumber(v: number | null, buf: Uint8Array, at: number): number {
-  if (v === null || !Number.isFinite(v)) return writeAscii("null", buf, at);
+  if (v === null || !Number.isFinite(v)) return writeBytes(NULL, buf, at);
+  if (v >= 0 && v <= 0x7fffffff && (v | 0) === v) return writeSmall(v, buf, at);
   if (Number.isSafeInteger(v) && v >= 0) {
-    if (v === 0) {
-      buf[at++] = 48;
-      return at;
+    // Up to 16 digits: the high part, then the low eight digits zero-padded (epoch milliseconds land here).
+    const high = Math.floor(v / 1e8);
+    const low = v - high * 1e8;
+    at = writeSmall(high, buf, at);
+    for (let k = at + 7, x = low; k >= at; k--) {
+      const q = (x / 10) | 0;
+      buf[k] = 48 + x - q * 10;
+      x = q;
     }
-    let digits = 0;
-    for (let x = v; x >= 1; x = Math.floor(x / 10)) digits++;
-    for (let k = at + digits - 1, x = v; k >= at; k--, x = Math.floor(x / 10)) buf[k] = 48 + (x % 10);
-    return at + digits;
+    return at + 8;
   }
   return writeAscii(String(v), buf, at);
 }
 
-function writeField(key: string, v: string | null, buf: Uint8Array, at: number): number {
-  at = writeAscii(key, buf, at);
-  return v === null ? writeAscii("null", buf, at) : writeString(v, buf, at);
+function writeField(key: Uint8Array, v: string | null, buf: Uint8Array, at: number): number {
+  at = writeBytes(key, buf, at);
+  return v === null ? writeBytes(NULL, buf, at) : writeString(v, buf, at);
 }
+
+const K = {
+  ts: bytes('{"ts":'),
+  host: bytes(',"host":'),
+  ident: bytes(',"ident":'),
+  user: bytes(',"user":'),
+  method: bytes(',"method":'),
+  path: bytes(',"path":'),
+  query: bytes(',"query":'),
+  protocol: bytes(',"protocol":'),
+  status: bytes(',"status":'),
+  bytes: bytes(',"bytes":'),
+  referrer: bytes(',"referrer":'),
+  agent: bytes(',"agent":'),
+  source: bytes(',"source":'),
+  raw: bytes(',"raw":'),
+  extra: bytes(',"extra":'),
+};
 
 /**
  * Writes the event's JSON at buf[at] and returns the position after it. The caller makes sure that
  * `encodedBound(e)` bytes are free from `at`.
  */
 export function encodeEvent(e: LogEvent, buf: Uint8Array, at: number): number {
-  at = writeAscii('{"ts":', buf, at);
+  at = writeBytes(K.ts, buf, at);
   at = writeNumber(e.ts, buf, at);
-  at = writeField(',"host":', e.host, buf, at);
-  at = writeField(',"ident":', e.ident, buf, at);
-  at = writeField(',"user":', e.user, buf, at);
-  at = writeField(',"method":', e.method, buf, at);
-  at = writeField(',"path":', e.path, buf, at);
-  at = writeField(',"query":', e.query, buf, at);
-  at = writeField(',"protocol":', e.protocol, buf, at);
-  at = writeAscii(',"status":', buf, at);
+  at = writeField(K.host, e.host, buf, at);
+  at = writeField(K.ident, e.ident, buf, at);
+  at = writeField(K.user, e.user, buf, at);
+  at = writeField(K.method, e.method, buf, at);
+  at = writeField(K.path, e.path, buf, at);
+  at = writeField(K.query, e.query, buf, at);
+  at = writeField(K.protocol, e.protocol, buf, at);
+  at = writeBytes(K.status, buf, at);
   at = writeNumber(e.status, buf, at);
-  at = writeAscii(',"bytes":', buf, at);
+  at = writeBytes(K.bytes, buf, at);
   at = writeNumber(e.bytes, buf, at);
-  at = writeField(',"referrer":', e.referrer, buf, at);
-  at = writeField(',"agent":', e.agent, buf, at);
-  at = writeField(',"source":', e.source, buf, at);
-  if (e.raw !== undefined) at = writeField(',"raw":', e.raw, buf, at);
+  at = writeField(K.referrer, e.referrer, buf, at);
+  at = writeField(K.agent, e.agent, buf, at);
+  at = writeField(K.source, e.source, buf, at);
+  if (e.raw !== undefined) at = writeField(K.raw, e.raw, buf, at);
   if (e.extra !== undefined) {
-    at = writeAscii(',"extra":', buf, at);
+    at = writeBytes(K.extra, buf, at);
     at = writeSlow(JSON.stringify(e.extra), 0, buf, at, false);
   }
   buf[at++] = 125;

@@ -21,10 +21,26 @@ const expected = (e: LogEvent): string => Buffer.from(JSON.stringify(e), "utf8")
 describe("encodeEvent", () => {
   it("writes the bytes of JSON.stringify for any field values", () => {
     const text = fc.option(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.string()));
-    const num = fc.option(fc.oneof(fc.nat({ max: 2 ** 53 - 1 }), fc.double(), fc.integer()));
+    // Where the digit writer changes method or digit count: below and above 2^31, at 10^8 multiples, -0.
+    const edges = fc.constantFrom(
+      0,
+      -0,
+      9,
+      10,
+      99_999_999,
+      100_000_000,
+      100_000_001,
+      2 ** 31 - 1,
+      2 ** 31,
+      1e15,
+      1e15 + 7,
+      2 ** 53 - 1,
+      808_185_600_000,
+    );
+    const num = fc.option(fc.oneof(fc.nat({ max: 2 ** 53 - 1 }), fc.double(), fc.integer(), edges));
     const event = fc.record(
       {
-        ts: fc.oneof(fc.integer({ min: -1e15, max: 1e15 }), fc.double()),
+        ts: fc.oneof(fc.integer({ min: -1e15, max: 1e15 }), fc.double(), edges),
         host: text,
         ident: text,
         user: text,
