@@ -58,7 +58,7 @@ describe("local log frames", () => {
 
   it("rejects a frame whose body was changed after its CRC was written", () => {
     const frame = encodeFrames([{ key: "k", value: "value", timestamp: 1 }]);
-    frame[frame.length - 1] ^= 1;
+    frame[frame.length - 1] = frame[frame.length - 1]! ^ 1;
     expect(checkFrame(frame, 0, frame.length).kind).toBe("invalid");
   });
 });
