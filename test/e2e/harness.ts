@@ -142,7 +142,9 @@ export async function stopDaemon(
   const hung = new Promise<never>((_, fail) => {
     timer = setTimeout(() => {
       d.child.kill("SIGKILL");
-      fail(new Error(`the daemon did not exit within ${timeoutMs} ms of ${signal}; log tail:\n${d.stderr().slice(-3000)}`));
+      fail(
+        new Error(`the daemon did not exit within ${timeoutMs} ms of ${signal}; log tail:\n${d.stderr().slice(-3000)}`),
+      );
     }, timeoutMs);
   });
   try {
