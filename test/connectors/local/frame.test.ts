@@ -1,20 +1,9 @@
 /** The local log's frames: the CRC is CRC-32 (IEEE) natively and in JS, and a string value frames as its UTF-8. */
 import { describe, expect, it } from "vitest";
 import { checkFrame, crc32, crc32js, decodeFrame, encodeFrames } from "../../../connectors/local/frame.ts";
+import { mulberry32 } from "../../../pipeline/ingest/synth/prng.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe("local log frames", () => {
   it("computes CRC-32 (IEEE): the check value of '123456789' is 0xCBF43926, natively and in JS", () => {
@@ -25,7 +14,7 @@ describe("local log frames", () => {
   });
 
   it("gives the same CRC natively and in JS over random slices", () => {
-    const next = random(7);
+    const next = mulberry32(7);
     const bytes = Uint8Array.from({ length: 4096 }, () => Math.floor(next() * 256));
     for (let i = 0; i < 200; i++) {
       const start = Math.floor(next() * bytes.length);
