@@ -94,6 +94,7 @@ async function runPath(
   file: string,
   events: number,
   busFor: (dir: string) => Record<string, unknown>,
+  profileDir?: string,
 ): Promise<PathRun> {
   const dir = await mkdtemp(join(root, "bench/out/pipeline-"));
   const bus = busFor(dir);
@@ -114,7 +115,9 @@ async function runPath(
       api: { host: "127.0.0.1", port },
     }),
   );
-  const daemon: ChildProcess = spawn(process.execPath, [bin, "daemon", "--config", config], {
+  // --profile DIR: the daemon writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
+  const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
+  const daemon: ChildProcess = spawn(process.execPath, [...prof, bin, "daemon", "--config", config], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -202,7 +205,11 @@ const fmt = (n: number, digits = 0) =>
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { paths: { type: "string", default: "local,kafka" }, lines: { type: "string" } },
+    options: {
+      paths: { type: "string", default: "local,kafka" },
+      lines: { type: "string" },
+      profile: { type: "string" },
+    },
   });
   await mkdir(join(root, "bench/out"), { recursive: true });
   const { clf } = await benchInputs(root);
@@ -224,11 +231,17 @@ export async function main(args: string[]): Promise<number> {
   for (const path of values.paths!.split(",")) {
     let run: PathRun;
     if (path === "local") {
-      run = await runPath("embedded (local bus, 3 partitions)", file, lines, (dir) => ({
-        type: "local",
-        dir: join(dir, "bus"),
-        partitions: 3,
-      }));
+      run = await runPath(
+        "embedded (local bus, 3 partitions)",
+        file,
+        lines,
+        (dir) => ({
+          type: "local",
+          dir: join(dir, "bus"),
+          partitions: 3,
+        }),
+        values.profile,
+      );
     } else if (path === "kafka") {
       const mock = await startKafkaMock({
         topics: [
@@ -237,11 +250,17 @@ export async function main(args: string[]): Promise<number> {
         ],
       });
       try {
-        run = await runPath("Kafka mock (3 partitions)", file, lines, () => ({
-          type: "kafka",
-          brokers: mock.bootstrap,
-          clientId: "bench",
-        }));
+        run = await runPath(
+          "Kafka mock (3 partitions)",
+          file,
+          lines,
+          () => ({
+            type: "kafka",
+            brokers: mock.bootstrap,
+            clientId: "bench",
+          }),
+          values.profile,
+        );
       } finally {
         await mock.close();
       }

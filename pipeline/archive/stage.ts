@@ -170,7 +170,8 @@ export class ArchiveStage {
         bucket = { rows: [], first: msg.offset, last: msg.offset };
         buf.buckets.set(key, bucket);
       }
-      bucket.rows.push(decoded.row);
+      // A layout read from the JSON text keeps the message's bytes, not the decoded row (parquet.ts).
+      bucket.rows.push(this.format.layout.fromJson ? msg.value : decoded.row);
       bucket.last = msg.offset;
       if (buf.records === 0) {
         buf.first = msg.offset;
@@ -224,7 +225,10 @@ export class ArchiveStage {
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
     for (const [bucket, b] of buf.buckets) {
-      const data = await this.encoder!.encodeRows(b.rows, this.format.layout, config.compression as Compression);
+      const compression = config.compression as Compression;
+      const data = this.format.layout.fromJson
+        ? await this.encoder!.encodeJson(b.rows as Uint8Array[], this.format.layout, compression)
+        : await this.encoder!.encodeRows(b.rows, this.format.layout, compression);
       const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
       await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
       files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.rows.length });
