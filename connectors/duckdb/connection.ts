@@ -29,6 +29,8 @@ export interface WithDuckDbOptions {
   lockTimeoutMs?: number;
   /** Stops the lock wait early. */
   signal?: AbortSignal;
+  /** DuckDB configuration options for the open (threads, memory_limit, …). */
+  settings?: Record<string, string>;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -224,7 +226,7 @@ class DuckDbHolder implements HeldDuckDb {
 async function openWithRetry(path: string, opts: WithDuckDbOptions): Promise<DuckDBInstance> {
   const timeout = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeout;
-  const options: Record<string, string> = opts.readOnly ? { access_mode: "READ_ONLY" } : {};
+  const options: Record<string, string> = { ...opts.settings, ...(opts.readOnly ? { access_mode: "READ_ONLY" } : {}) };
   if (!opts.readOnly) await mkdir(dirname(path), { recursive: true });
   let signalled = false;
   const instance = await withRetry(() => DuckDBInstance.create(path, options), {

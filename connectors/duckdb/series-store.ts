@@ -34,6 +34,7 @@ export interface DuckDbSeriesOptions {
 type ColumnKind = "tag" | "BIGINT" | "DOUBLE" | "VARCHAR";
 type FieldValue = number | string;
 const INCOMING = "logbench_incoming";
+const HELD_MEMORY_LIMIT = "64MB";
 const TAG_COMMENT = "logbench:tag";
 
 export function createDuckDbSeriesStore(
@@ -49,7 +50,8 @@ export function createDuckDbSeriesStore(
   };
   let held: ReturnType<typeof holdDuckDb> | null = null;
   const db = () => {
-    held ??= holdDuckDb(file, open);
+    // One thread and a bounded cache: the daemon's memory target is for the whole process (docs/benchmarks.md).
+    held ??= holdDuckDb(file, { ...open, settings: { threads: "1", memory_limit: HELD_MEMORY_LIMIT } });
     return held;
   };
   /** Columns per measurement as read under one open of the file (another process may change them between). */

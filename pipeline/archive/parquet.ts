@@ -2,7 +2,7 @@
  * Encodes rows (LogEvents, or API records) as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
  * its bytes handed to the ArchiveStore, so HDFS and local archives share one path).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -25,9 +25,9 @@ export interface RowLayout<R> {
   utcTimestamp?: boolean;
   /**
    * The same columns from the bus message's JSON text: a SELECT list over DuckDB's read_json with these typed
-   * keys (keys a message lacks are NULL, others are ignored). When set, the archive keeps each message's bytes
-   * instead of a decoded row and DuckDB parses them on its own thread: no per-value appends from JavaScript,
-   * and about a third of the memory per buffered record.
+   * keys (keys a message lacks are NULL, others are ignored). When set, the archive appends each message's
+   * bytes to a spool file in the scratch folder instead of keeping a decoded row, and DuckDB parses them on its
+   * own thread: no per-value appends from JavaScript, and no buffered records in memory whatever the roll size.
    */
   fromJson?: { keys: string; select: string };
 }
@@ -50,10 +50,15 @@ export class ParquetEncoder {
 
   /** `scratchDir`: where files are staged (the daemon's state folder, so Deno needs no access beyond it). */
   static async create(scratchDir: string = tmpdir()): Promise<ParquetEncoder> {
-    const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+    const instance = await DuckDBInstance.create(":memory:", {
+      threads: "1",
+      // Bounded: the daemon's memory target is for the whole process; larger rolls spill to DuckDB's temp files.
+      memory_limit: "64MB",
+    });
     const conn = await instance.connect();
     await mkdir(scratchDir, { recursive: true });
-    const dir = await mkdtemp(join(scratchDir, "parquet-"));
+    await removeAbandoned(scratchDir);
+    const dir = await mkdtemp(join(scratchDir, `parquet-${process.pid}-`));
     return new ParquetEncoder(instance, conn, dir);
   }
 
@@ -71,44 +76,56 @@ export class ParquetEncoder {
     return run;
   }
 
-  /** Encode bus messages (one JSON object each) of a layout with `fromJson`. */
-  encodeJson(values: Uint8Array[], layout: RowLayout<unknown>, compression: Compression): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.encodeJsonNow(values, layout, compression));
+  /** A new file name in the encoder's scratch folder, for a spool of JSON lines (see `encodeJsonLines`). */
+  spoolPath(): string {
+    return join(this.dir, `spool_${++this.seq}.ndjson`);
+  }
+
+  /**
+   * Encode a file of JSON lines (bus messages, one JSON object each) with a layout that has `fromJson`.
+   * `longest`: the longest line in bytes. The file is left in place.
+   */
+  encodeJsonLines(
+    input: string,
+    longest: number,
+    layout: RowLayout<unknown>,
+    compression: Compression,
+  ): Promise<Uint8Array> {
+    const run = this.queue.then(() => this.encodeJsonNow(input, longest, layout, compression));
     this.queue = run.catch(() => {});
     return run;
   }
 
+  /** Encode bus messages held in memory (tests, small batches): the same path through a spool file. */
+  async encodeJson(values: Uint8Array[], layout: RowLayout<unknown>, compression: Compression): Promise<Uint8Array> {
+    const input = this.spoolPath();
+    try {
+      await writeFile(input, joinLines(values));
+      return await this.encodeJsonLines(input, maxLength(values), layout, compression);
+    } finally {
+      await rm(input, { force: true });
+    }
+  }
+
   private async encodeJsonNow(
-    values: Uint8Array[],
+    input: string,
+    longest: number,
     layout: RowLayout<unknown>,
     compression: Compression,
   ): Promise<Uint8Array> {
     const { fromJson } = layout;
-    if (!fromJson) throw new Error("encodeJson: the layout has no fromJson");
-    const name = `json_${++this.seq}`;
-    const input = join(this.dir, `${name}.ndjson`);
-    const file = join(this.dir, `${name}.parquet`);
-    let size = 0;
-    for (const v of values) size += v.length + 1;
-    const lines = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const v of values) {
-      lines.set(v, at);
-      at += v.length;
-      lines[at++] = 10;
-    }
+    if (!fromJson) throw new Error("encodeJsonLines: the layout has no fromJson");
+    const file = join(this.dir, `json_${++this.seq}.parquet`);
     try {
-      await writeFile(input, lines);
-      // One thread: rows keep the order of the messages (their offsets).
+      // One thread: rows keep the order of the lines (their offsets).
       await this.conn.run(
         `COPY (SELECT ${fromJson.select} FROM read_json(${quoteLiteral(input)}, format = 'newline_delimited', ` +
-          `columns = ${fromJson.keys}, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * maxLength(values))})) ` +
+          `columns = ${fromJson.keys}, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})) ` +
           `TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`,
       );
       const bytes = new Uint8Array(await readFile(file));
       return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
     } finally {
-      await rm(input, { force: true });
       await rm(file, { force: true });
     }
   }
@@ -182,6 +199,42 @@ export const RECORD_LAYOUT: RowLayout<RecordMessage> = {
     appender.appendVarchar(JSON.stringify(r.record));
   },
 };
+
+/**
+ * Scratch folders of encoders whose process is gone (killed before close): their spools can be as large as a
+ * roll, and nothing else would remove them. Folders of live processes, and of other hosts' pids, are kept.
+ */
+async function removeAbandoned(scratchDir: string): Promise<void> {
+  for (const name of await readdir(scratchDir).catch(() => [] as string[])) {
+    const m = /^parquet-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await rm(join(scratchDir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // Only "no such process" says it is gone (under Deno without --allow-run the check itself is refused).
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/** The values, each followed by a newline, in one buffer. */
+export function joinLines(values: Uint8Array[]): Buffer {
+  let size = 0;
+  for (const v of values) size += v.length + 1;
+  const lines = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const v of values) {
+    lines.set(v, at);
+    at += v.length;
+    lines[at++] = 10;
+  }
+  return lines;
+}
 
 function maxLength(values: Uint8Array[]): number {
   let max = 0;
