@@ -104,7 +104,7 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
     async partitions(topic): Promise<PartitionRange[]> {
       open();
       const files = await topicFiles(topic);
-      return Promise.all(files.logs.map(async (log, partition) => ({ partition, low: 0, high: await log.high() })));
+      return Promise.all(files.logs.map(async (log, partition) => ({ partition, low: 0, ...(await log.range()) })));
     },
 
     async committed(group, topic) {

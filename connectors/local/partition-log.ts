@@ -10,7 +10,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
-import { checkFrame, decodeFrame, type FrameRecord } from "./frame.ts";
+import { checkFrame, decodeFrame, type FrameRecord, lastFrameStart } from "./frame.ts";
 import { acquireLock } from "./lock-file.ts";
 
 export interface StoredRecord extends FrameRecord {
@@ -24,6 +24,8 @@ export interface ChunkRead {
   /** end: nothing after `next`; more: stopped at maxBytes; tail: a frame cut short or invalid at `next`. */
   status: "end" | "more" | "tail";
   size: number;
+  /** Start of the last valid frame walked, or -1. */
+  last: number;
 }
 
 /**
@@ -40,43 +42,51 @@ export async function readChunk(
 ): Promise<ChunkRead> {
   const size = (await handle.stat()).size;
   const records: StoredRecord[] = [];
-  if (from >= size) return { records, next: from, status: "end", size };
+  let last = -1;
+  if (from >= size) return { records, next: from, status: "end", size, last };
   let want = Math.min(maxBytes, size - from);
   for (;;) {
     const buf = new Uint8Array(want);
     const { bytesRead } = await handle.read(buf, 0, want, from);
     let at = 0;
     while (at < bytesRead) {
-      if (from + at >= stopAt) return { records, next: from + at, status: "more", size };
+      if (from + at >= stopAt) return { records, next: from + at, status: "more", size, last };
       const check = checkFrame(buf, at, bytesRead);
       if (check.kind === "frame") {
-        if (decode) records.push({ ...decodeFrame(buf, at), offset: from + at });
+        if (decode) {
+          const r = decodeFrame(buf, at) as StoredRecord;
+          r.offset = from + at;
+          records.push(r);
+        }
+        last = from + at;
         at += check.length;
         continue;
       }
       if (check.kind === "incomplete" && from + at + check.need <= size) {
         if (at === 0) break; // one frame larger than maxBytes: read it whole below
-        return { records, next: from + at, status: "more", size };
+        return { records, next: from + at, status: "more", size, last };
       }
-      return { records, next: from + at, status: "tail", size };
+      return { records, next: from + at, status: "tail", size, last };
     }
     if (at > 0 || bytesRead === 0) {
       const next = from + at;
-      return { records, next, status: next >= size ? "end" : "more", size };
+      return { records, next, status: next >= size ? "end" : "more", size, last };
     }
     const check = checkFrame(buf, 0, bytesRead);
-    if (check.kind !== "incomplete" || check.need <= want) return { records, next: from, status: "tail", size };
+    if (check.kind !== "incomplete" || check.need <= want) return { records, next: from, status: "tail", size, last };
     want = check.need;
   }
 }
 
-/** Walk frames from a known boundary to the end of the valid part. */
-export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number }> {
+/** Walk frames from a known boundary to the end of the valid part; `last`: the last frame's start, or -1. */
+export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number; last: number }> {
   let pos = from;
+  let last = -1;
   for (;;) {
     const r = await readChunk(handle, pos, 4 * 1024 * 1024, false);
     pos = r.next;
-    if (r.status !== "more") return { end: pos, size: r.size };
+    if (r.last >= 0) last = r.last;
+    if (r.status !== "more") return { end: pos, size: r.size, last };
   }
 }
 
@@ -113,6 +123,8 @@ interface PendingAppend {
 export class PartitionLog {
   /** A boundary with only valid frames before it: where the next walk may start. */
   private knownEnd = 0;
+  /** Start of the last frame before knownEnd (-1: none, or not known). */
+  private knownLast = -1;
   /** Appends waiting for the flush in progress; the next flush writes them all at once (group commit). */
   private pending: PendingAppend[] = [];
   private flushing = false;
@@ -189,15 +201,26 @@ export class PartitionLog {
 
   /** Position after the last valid frame (the high watermark). */
   async high(): Promise<number> {
+    return (await this.range()).high;
+  }
+
+  /** The high watermark and the start of the last valid frame (-1 when there is none). */
+  async range(): Promise<{ high: number; last: number }> {
     if (!this.readHandle) {
       this.readHandle = await this.openRead();
-      if (!this.readHandle) return 0;
+      if (!this.readHandle) return { high: 0, last: -1 };
     }
     const size = (await this.readHandle.stat()).size;
-    if (size === this.knownEnd) return size;
-    const { end } = await validEnd(this.readHandle, this.knownEnd <= size ? this.knownEnd : 0);
-    if (end <= size) this.knownEnd = Math.max(this.knownEnd, end);
-    return end;
+    if (size === this.knownEnd && (this.knownLast >= 0 || size === 0)) return { high: size, last: this.knownLast };
+    // Without a known last frame, walk from the last boundary remembered at or below the known end.
+    const from = this.knownEnd <= size ? (this.knownLast >= 0 ? this.knownEnd : this.hint(this.knownEnd)) : 0;
+    const walked = await validEnd(this.readHandle, from);
+    const last = walked.last >= 0 ? walked.last : from === this.knownEnd ? this.knownLast : -1;
+    if (walked.end <= size && walked.end >= this.knownEnd) {
+      this.knownEnd = walked.end;
+      this.knownLast = last;
+    }
+    return { high: walked.end, last };
   }
 
   /** Open for reading; null while the partition has no file yet. */
@@ -256,6 +279,7 @@ export class PartitionLog {
         }
         if (this.options.fsync) await handle.datasync();
         this.knownEnd = end + frames.length;
+        this.knownLast = end + lastFrameStart(frames);
         return end;
       } catch (err) {
         // Start the next append from a fresh handle rather than one in an unknown state.
