@@ -24,7 +24,7 @@ import { partitionForKey } from "./partitioner.ts";
 import { subscribeLocal } from "./subscription.ts";
 import { groupDir, openTopic, readCommits, type TopicFiles } from "./topic-store.ts";
 
-const POLL_MS = 150;
+const POLL_MS = 50;
 const LOCK_STALE_MS = 30_000;
 const LOCK_TIMEOUT_MS = 60_000;
 const encoder = new TextEncoder();
