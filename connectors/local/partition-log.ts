@@ -48,13 +48,14 @@ export async function readChunk(
   for (;;) {
     const buf = new Uint8Array(want);
     const { bytesRead } = await handle.read(buf, 0, want, from);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
     while (at < bytesRead) {
       if (from + at >= stopAt) return { records, next: from + at, status: "more", size, last };
-      const check = checkFrame(buf, at, bytesRead);
+      const check = checkFrame(buf, at, bytesRead, view);
       if (check.kind === "frame") {
         if (decode) {
-          const r = decodeFrame(buf, at) as StoredRecord;
+          const r = decodeFrame(buf, at, view) as StoredRecord;
           r.offset = from + at;
           records.push(r);
         }
