@@ -11,7 +11,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
 import { checkFrame, decodeFrame, type FrameRecord, lastFrameStart } from "./frame.ts";
-import { acquireLock } from "./lock-file.ts";
+import { acquireLock, type HeldLock } from "./lock-file.ts";
 
 export interface StoredRecord extends FrameRecord {
   offset: number;
@@ -115,6 +115,14 @@ export interface PartitionLogOptions {
   onTornTail?(bytes: number): void;
 }
 
+/**
+ * The append lock is kept for appends that follow each other closely (a producer's batches): taking and giving
+ * it up (create O_EXCL, write, close, read back, unlink) was an eighth of a replay's CPU. It is given up once no
+ * append came for LOCK_LINGER_MS, and at the latest LOCK_HOLD_MS after it was taken, so other writers get turns.
+ */
+const LOCK_LINGER_MS = 50;
+const LOCK_HOLD_MS = 500;
+
 interface PendingAppend {
   frames: Uint8Array;
   resolve(offset: number): void;
@@ -132,6 +140,10 @@ export class PartitionLog {
   /** Kept open across appends and high() calls: valid frames never move, and a cut tail keeps the inode. */
   private writeHandle: FileHandle | null = null;
   private readHandle: FileHandle | null = null;
+  /** The append lock while kept between appends (see LOCK_LINGER_MS). */
+  private lock: HeldLock | null = null;
+  private lockTakenAt = 0;
+  private lockTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly file: string,
@@ -197,7 +209,32 @@ export class PartitionLog {
       }
     } finally {
       this.flushing = false;
+      this.lingerLock();
     }
+  }
+
+  /** Give the kept lock up after LOCK_LINGER_MS unless another append comes first. */
+  private lingerLock(): void {
+    if (!this.lock) return;
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = setTimeout(() => {
+      this.lockTimer = null;
+      if (!this.flushing) void this.dropLock();
+    }, LOCK_LINGER_MS);
+    this.lockTimer.unref();
+  }
+
+  private async dropLock(): Promise<void> {
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    const lock = this.lock;
+    this.lock = null;
+    await lock?.release().catch((err) =>
+      this.options.logger.warn("Releasing a local-log append lock failed; it will be taken for stale.", {
+        file: this.lockPath,
+        err,
+      }),
+    );
   }
 
   /** Position after the last valid frame (the high watermark). */
@@ -234,8 +271,10 @@ export class PartitionLog {
     }
   }
 
-  /** Close the handles kept open (the log stays usable: they are opened again when needed). */
+  /** Close the handles kept open and give the lock up (the log stays usable: they are taken again when needed). */
   async close(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
+    await this.dropLock();
     const handles = [this.writeHandle, this.readHandle];
     this.writeHandle = null;
     this.readHandle = null;
@@ -252,10 +291,18 @@ export class PartitionLog {
   }
 
   private async appendLocked(frames: Uint8Array): Promise<number> {
-    const lock = await acquireLock(this.lockPath, {
-      staleMs: this.options.lockStaleMs,
-      timeoutMs: this.options.lockTimeoutMs,
-    });
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    if (this.lock && Date.now() - this.lockTakenAt > LOCK_HOLD_MS) await this.dropLock();
+    if (!this.lock) {
+      this.lock = await acquireLock(this.lockPath, {
+        staleMs: this.options.lockStaleMs,
+        timeoutMs: this.options.lockTimeoutMs,
+      });
+      this.lockTakenAt = Date.now();
+    }
+    const lock = this.lock;
+    let ok = false;
     try {
       const handle = await this.openWrite();
       try {
@@ -269,8 +316,10 @@ export class PartitionLog {
             bytes: size - end,
           });
         }
-        // A holder stalled past the stale limit may have lost the lock: never write over another writer.
-        if (!(await lock.stillHeld())) {
+        // A holder stalled past the stale limit may have lost the lock: never write over another writer. Before
+        // that limit nobody may break it (our pid is alive), so the file need not be read back on every append.
+        const mayBeBroken = Date.now() - this.lockTakenAt > this.options.lockStaleMs / 2;
+        if (mayBeBroken && !(await lock.stillHeld())) {
           throw new LogbenchError("CONFLICT", `appending to ${this.file}: the append lock was taken over`);
         }
         let written = 0;
@@ -281,6 +330,7 @@ export class PartitionLog {
         if (this.options.fsync) await handle.datasync();
         this.knownEnd = end + frames.length;
         this.knownLast = end + lastFrameStart(frames);
+        ok = true;
         return end;
       } catch (err) {
         // Start the next append from a fresh handle rather than one in an unknown state.
@@ -289,7 +339,8 @@ export class PartitionLog {
         throw err;
       }
     } finally {
-      await lock.release();
+      // After a failure, give the lock up now (it may be ours no longer); after a success, keep it a moment.
+      if (!ok) await this.dropLock();
     }
   }
 }
