@@ -244,14 +244,13 @@ async function openWithRetry(path: string, opts: WithDuckDbOptions): Promise<Duc
       if (!LOCK_CONFLICT.test(message)) {
         throw new LogbenchError("INTERNAL", `opening DuckDB file ${path}: ${message}`, { cause: err });
       }
-      // Ask a holder (holdDuckDb) in the other process to give the file up; best effort.
-      if (!signalled) {
-        signalled = true;
-        try {
-          writeFileSync(wantedPath(path), String(process.pid));
-        } catch {
-          // a read-only folder: the holder gives the file up when idle anyway
-        }
+      // Ask a holder (holdDuckDb) in the other process to give the file up; best effort. Again on every retry:
+      // another waiter that got the file first removed the signal, and the holder has taken the file back.
+      signalled = true;
+      try {
+        writeFileSync(wantedPath(path), String(process.pid));
+      } catch {
+        // a read-only folder: the holder gives the file up when idle anyway
       }
       if (deadline - Date.now() <= 0 || opts.signal?.aborted) {
         throw new LogbenchError(
