@@ -6,6 +6,8 @@
  * file runs in the same process and load, so the ratio is what to read on a shared machine. Peak RSS is the
  * daemon's VmHWM from /proc. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
+ * `--profile DIR` has the daemon and the replay write V8 CPU profiles there; BENCH_DAEMON_NODE_FLAGS adds Node
+ * flags to the daemon (e.g. "--max-old-space-size=128", to see how much of the RSS is V8 heap headroom).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
