@@ -25,17 +25,24 @@ import { LogbenchError, wrapError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
 import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+import {
+  type ColumnKind,
+  type FieldValue,
+  type GroupedPoints,
+  type MergedPoint,
+  mergeGroups,
+  SchemaCache,
+  TAG_COMMENT,
+  tableColumns,
+} from "./series-schema.ts";
 
 export interface DuckDbSeriesOptions {
   /** How long a write or query waits for another process to release the file (default 10 s). */
   lockTimeoutMs?: number;
 }
 
-type ColumnKind = "tag" | "BIGINT" | "DOUBLE" | "VARCHAR";
-type FieldValue = number | string;
 const INCOMING = "logbench_incoming";
 const HELD_MEMORY_LIMIT = "64MB";
-const TAG_COMMENT = "logbench:tag";
 
 export function createDuckDbSeriesStore(
   config: DuckDbSeriesConfig,
@@ -60,7 +67,7 @@ export function createDuckDbSeriesStore(
   let pending: PendingWrite[] = [];
   let writing = false;
 
-  const transaction = (conn: DuckDBConnection, groups: Array<Map<string, Map<string, MergedPoint>>>) =>
+  const transaction = (conn: DuckDBConnection, groups: GroupedPoints[]) =>
     (async () => {
       schemas.validFor(held!.generation);
       await conn.run("BEGIN TRANSACTION");
@@ -162,67 +169,13 @@ export function createDuckDbSeriesStore(
 }
 
 interface PendingWrite {
-  groups: Map<string, Map<string, MergedPoint>>;
+  groups: GroupedPoints;
   resolve(): void;
   reject(err: unknown): void;
 }
 
-/** Merge the grouped points of several writes in their order (a later write's fields win, as if run after). */
-function mergeGroups(groups: Array<Map<string, Map<string, MergedPoint>>>): Map<string, Map<string, MergedPoint>> {
-  if (groups.length === 1) return groups[0]!;
-  const out = new Map<string, Map<string, MergedPoint>>();
-  for (const g of groups) {
-    for (const [measurement, points] of g) {
-      let into = out.get(measurement);
-      if (!into) {
-        into = new Map();
-        out.set(measurement, into);
-      }
-      for (const [key, p] of points) {
-        const existing = into.get(key);
-        if (existing) into.set(key, { ...existing, fields: { ...existing.fields, ...p.fields } });
-        else into.set(key, p);
-      }
-    }
-  }
-  return out;
-}
-
-/** Table columns per measurement, trusted only under the open of the file they were read in. */
-class SchemaCache {
-  private generation = -1;
-  private readonly tables = new Map<string, Map<string, ColumnKind> | null>();
-
-  validFor(generation: number): void {
-    if (generation !== this.generation) this.clear();
-    this.generation = generation;
-  }
-
-  clear(): void {
-    this.tables.clear();
-  }
-
-  async columns(conn: DuckDBConnection, table: string): Promise<Map<string, ColumnKind> | null> {
-    const key = table.toLowerCase();
-    if (this.tables.has(key)) return this.tables.get(key)!;
-    const cols = await tableColumns(conn, table);
-    this.tables.set(key, cols);
-    return cols;
-  }
-
-  forget(table: string): void {
-    this.tables.delete(table.toLowerCase());
-  }
-}
-
-interface MergedPoint {
-  time: number;
-  tags: Record<string, string>;
-  fields: Record<string, FieldValue>;
-}
-
 /** Validates, then merges points with the same measurement, time and tag set (later fields win). */
-function groupPoints(points: SeriesPoint[]): Map<string, Map<string, MergedPoint>> {
+function groupPoints(points: SeriesPoint[]): GroupedPoints {
   const out = new Map<string, Map<string, MergedPoint>>();
   for (const p of points) {
     validatePoint(p);
@@ -256,29 +209,6 @@ function validatePoint(p: SeriesPoint): void {
     if (k === "" || k.toLowerCase() === "time") throw bad(`"${k}" cannot be a tag or field name`);
   }
   for (const k of Object.keys(p.tags)) if (k in p.fields) throw bad(`"${k}" is both a tag and a field`);
-}
-
-/** Tag and field columns of a measurement's table, or null when there is no such table. */
-async function tableColumns(conn: DuckDBConnection, table: string): Promise<Map<string, ColumnKind> | null> {
-  const rows = await queryRows(
-    conn,
-    `SELECT column_name, data_type, comment FROM duckdb_columns()
-     WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
-     ORDER BY column_index`,
-    [table],
-  );
-  if (rows.length === 0) return null;
-  const cols = new Map<string, ColumnKind>();
-  for (const r of rows) {
-    const name = String(r.column_name);
-    if (name === "time") continue;
-    const type = String(r.data_type);
-    cols.set(
-      name,
-      r.comment === TAG_COMMENT ? "tag" : type === "VARCHAR" ? "VARCHAR" : type === "BIGINT" ? "BIGINT" : "DOUBLE",
-    );
-  }
-  return cols;
 }
 
 async function writeMeasurement(
