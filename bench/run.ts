@@ -17,6 +17,11 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     summary:
       "The daemon end to end (replay → bus → archive + aggregates caught up) on the local bus and the Kafka mock, vs GoAccess (--paths, --lines N)",
   },
+  live: {
+    module: "./live.ts",
+    summary:
+      "A line appended to a tailed file → the /api/windows stream: p50/p99 latency vs fs.watch (--rate, --seconds)",
+  },
   generator: {
     module: "./generator.ts",
     summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",

@@ -35,6 +35,11 @@ export interface PartitionRange {
   low: number;
   /** Next offset to be written (high watermark). */
   high: number;
+  /**
+   * Offset of the last record, from buses whose offsets are not dense (the local log's byte positions), where a
+   * consumer that processed it has a position ("last + 1") below `high`. -1 or absent when unknown or empty.
+   */
+  last?: number;
 }
 
 export interface SubscribeOptions {

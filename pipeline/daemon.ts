@@ -168,7 +168,7 @@ export async function startDaemon(
       metrics,
       logger,
       windows: () => aggregator?.windows() ?? [],
-      onWindows: (l) => aggregator?.onFlush(l) ?? (() => {}),
+      onWindows: (l) => aggregator?.onWindows(l) ?? (() => {}),
       health: () => {
         const all = [...problems, ...losses.problems()];
         return { ok: all.length === 0, problems: all };

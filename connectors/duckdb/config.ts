@@ -20,7 +20,11 @@ export const duckdbSeries: Component<typeof duckdbSeriesSchema, Context, Promise
   create: async (config, ctx) => (await import("./series-store.ts")).createDuckDbSeriesStore(config, ctx),
   addressField: "file",
   describe: (config) => `duckdb ${config.file}`,
-  needs: (config) => ({ read: [config.file], write: [config.file, `${config.file}.wal`] }),
+  // .wanted: the signal file another process leaves while it waits for the file (connection.ts).
+  needs: (config) => ({
+    read: [config.file, `${config.file}.wanted`],
+    write: [config.file, `${config.file}.wal`, `${config.file}.wanted`],
+  }),
   resolvePaths: (config, paths) => {
     config.file = paths.abs(config.file);
   },

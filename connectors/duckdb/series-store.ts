@@ -13,25 +13,36 @@
  *
  * A point is identified by (time, tag set): a second write of the same point updates the fields it carries
  * and keeps the others (InfluxDB field merge), through one MERGE INTO per measurement. Each `write` is one
- * transaction in a connection opened for that call only (see connection.ts for why the file is never kept
- * open). Names are DuckDB identifiers, which compare case-insensitively: "Method" and "method" are one column.
+ * transaction; writes made while one is under way are merged into the next transaction (group commit), each
+ * caller still hearing about its own points only. The file is held open between writes and given up to
+ * another process that asks for it, or after 3 s without writes (holdDuckDb in connection.ts); queries
+ * use the held connection when it is open and a read-only open otherwise. Names are DuckDB identifiers,
+ * which compare case-insensitively: "Method" and "method" are one column.
  */
 import { DuckDBTimestampValue } from "@duckdb/node-api";
 import type { Context } from "../context.ts";
 import { LogbenchError, wrapError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
-import { type DuckDBConnection, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+import {
+  type ColumnKind,
+  type FieldValue,
+  type GroupedPoints,
+  type MergedPoint,
+  mergeGroups,
+  SchemaCache,
+  TAG_COMMENT,
+  tableColumns,
+} from "./series-schema.ts";
 
 export interface DuckDbSeriesOptions {
   /** How long a write or query waits for another process to release the file (default 10 s). */
   lockTimeoutMs?: number;
 }
 
-type ColumnKind = "tag" | "BIGINT" | "DOUBLE" | "VARCHAR";
-type FieldValue = number | string;
 const INCOMING = "logbench_incoming";
-const TAG_COMMENT = "logbench:tag";
+const HELD_MEMORY_LIMIT = "64MB";
 
 export function createDuckDbSeriesStore(
   config: DuckDbSeriesConfig,
@@ -44,24 +55,74 @@ export function createDuckDbSeriesStore(
   const assertOpen = () => {
     if (closed) throw new LogbenchError("INTERNAL", `DuckDB series store ${file} is closed`);
   };
+  let held: ReturnType<typeof holdDuckDb> | null = null;
+  const db = () => {
+    // One thread and a bounded cache: the daemon's memory target is for the whole process (docs/benchmarks.md).
+    held ??= holdDuckDb(file, { ...open, settings: { threads: "1", memory_limit: HELD_MEMORY_LIMIT } });
+    return held;
+  };
+  /** Columns per measurement as read under one open of the file (another process may change them between). */
+  const schemas = new SchemaCache();
+  /** Writes waiting for the transaction under way; the next one takes them all. */
+  let pending: PendingWrite[] = [];
+  let writing = false;
+
+  const transaction = (conn: DuckDBConnection, groups: GroupedPoints[]) =>
+    (async () => {
+      schemas.validFor(held!.generation);
+      await conn.run("BEGIN TRANSACTION");
+      try {
+        for (const [measurement, merged] of mergeGroups(groups))
+          await writeMeasurement(conn, measurement, merged, schemas);
+        await conn.run("COMMIT");
+      } catch (err) {
+        schemas.clear();
+        await conn.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    })();
+
+  const drain = async () => {
+    writing = true;
+    try {
+      while (pending.length > 0) {
+        const batch = pending.splice(0);
+        try {
+          await db().use((conn) =>
+            transaction(
+              conn,
+              batch.map((w) => w.groups),
+            ),
+          );
+          for (const w of batch) w.resolve();
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          else {
+            // One caller's points may be what failed: give each its own transaction and its own answer.
+            for (const w of batch) {
+              await db()
+                .use((conn) => transaction(conn, [w.groups]))
+                .then(w.resolve, w.reject);
+            }
+          }
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  };
 
   return {
     kind: "duckdb",
 
     async write(points) {
       assertOpen();
-      const byMeasurement = groupPoints(points);
-      if (byMeasurement.size === 0) return;
+      const groups = groupPoints(points);
+      if (groups.size === 0) return;
       try {
-        await withDuckDb(file, open, async (conn) => {
-          await conn.run("BEGIN TRANSACTION");
-          try {
-            for (const [measurement, merged] of byMeasurement) await writeMeasurement(conn, measurement, merged);
-            await conn.run("COMMIT");
-          } catch (err) {
-            await conn.run("ROLLBACK").catch(() => undefined);
-            throw err;
-          }
+        await new Promise<void>((resolve, reject) => {
+          pending.push({ groups, resolve, reject });
+          if (!writing) void drain();
         });
       } catch (err) {
         throw wrapError(`writing ${points.length} points to DuckDB file ${file}`, err);
@@ -71,6 +132,7 @@ export function createDuckDbSeriesStore(
     async query(q) {
       assertOpen();
       try {
+        if (held?.isOpen) return await held.use((conn) => queryMeasurement(conn, q));
         return await withDuckDb(file, { ...open, readOnly: true }, (conn) => queryMeasurement(conn, q));
       } catch (err) {
         if (err instanceof LogbenchError && err.code === "NOT_FOUND") return [];
@@ -97,19 +159,23 @@ export function createDuckDbSeriesStore(
     },
 
     async close() {
+      if (closed) return;
       closed = true;
+      while (writing) await new Promise((r) => setTimeout(r, 5));
+      pending = [];
+      await held?.close();
     },
   };
 }
 
-interface MergedPoint {
-  time: number;
-  tags: Record<string, string>;
-  fields: Record<string, FieldValue>;
+interface PendingWrite {
+  groups: GroupedPoints;
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 /** Validates, then merges points with the same measurement, time and tag set (later fields win). */
-function groupPoints(points: SeriesPoint[]): Map<string, Map<string, MergedPoint>> {
+function groupPoints(points: SeriesPoint[]): GroupedPoints {
   const out = new Map<string, Map<string, MergedPoint>>();
   for (const p of points) {
     validatePoint(p);
@@ -145,30 +211,12 @@ function validatePoint(p: SeriesPoint): void {
   for (const k of Object.keys(p.tags)) if (k in p.fields) throw bad(`"${k}" is both a tag and a field`);
 }
 
-/** Tag and field columns of a measurement's table, or null when there is no such table. */
-async function tableColumns(conn: DuckDBConnection, table: string): Promise<Map<string, ColumnKind> | null> {
-  const rows = await queryRows(
-    conn,
-    `SELECT column_name, data_type, comment FROM duckdb_columns()
-     WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
-     ORDER BY column_index`,
-    [table],
-  );
-  if (rows.length === 0) return null;
-  const cols = new Map<string, ColumnKind>();
-  for (const r of rows) {
-    const name = String(r.column_name);
-    if (name === "time") continue;
-    const type = String(r.data_type);
-    cols.set(
-      name,
-      r.comment === TAG_COMMENT ? "tag" : type === "VARCHAR" ? "VARCHAR" : type === "BIGINT" ? "BIGINT" : "DOUBLE",
-    );
-  }
-  return cols;
-}
-
-async function writeMeasurement(conn: DuckDBConnection, measurement: string, merged: Map<string, MergedPoint>) {
+async function writeMeasurement(
+  conn: DuckDBConnection,
+  measurement: string,
+  merged: Map<string, MergedPoint>,
+  schemas: SchemaCache,
+) {
   const table = quoteIdent(measurement);
   const wanted = new Map<string, ColumnKind>();
   for (const p of merged.values()) {
@@ -182,8 +230,9 @@ async function writeMeasurement(conn: DuckDBConnection, measurement: string, mer
       if (before !== "DOUBLE") wanted.set(k, kind);
     }
   }
-  const existing = await tableColumns(conn, measurement);
+  const existing = await schemas.columns(conn, measurement);
   if (existing === null) {
+    schemas.forget(measurement);
     const defs = [...wanted].map(([k, kind]) => `${quoteIdent(k)} ${sqlType(kind)}`);
     await conn.run(`CREATE TABLE ${table} (time TIMESTAMP NOT NULL, ${defs.join(", ")})`);
     for (const [k, kind] of wanted) if (kind === "tag") await markTag(conn, table, k);
@@ -192,6 +241,7 @@ async function writeMeasurement(conn: DuckDBConnection, measurement: string, mer
     for (const [k, kind] of wanted) {
       const have = lower.get(k.toLowerCase());
       if (!have) {
+        schemas.forget(measurement);
         await conn.run(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(k)} ${sqlType(kind)}`);
         if (kind === "tag") await markTag(conn, table, k);
       } else if ((have.kind === "tag") !== (kind === "tag")) {
@@ -206,11 +256,12 @@ async function writeMeasurement(conn: DuckDBConnection, measurement: string, mer
           `field type conflict: "${k}" of ${measurement} holds ${have.kind === "VARCHAR" ? "strings" : "numbers"}, got a ${kind === "VARCHAR" ? "string" : "number"}`,
         );
       } else if (have.kind === "BIGINT" && kind === "DOUBLE") {
+        schemas.forget(measurement);
         await conn.run(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(have.name)} TYPE DOUBLE`);
       }
     }
   }
-  const columns = (await tableColumns(conn, measurement)) ?? new Map<string, ColumnKind>();
+  const columns = (await schemas.columns(conn, measurement)) ?? new Map<string, ColumnKind>();
   const tagCols = [...columns].filter(([, kind]) => kind === "tag").map(([k]) => k);
   const fieldCols = [...columns]
     .filter(([k, kind]) => kind !== "tag" && wanted.has(k))

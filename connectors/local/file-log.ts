@@ -24,7 +24,7 @@ import { partitionForKey } from "./partitioner.ts";
 import { subscribeLocal } from "./subscription.ts";
 import { groupDir, openTopic, readCommits, type TopicFiles } from "./topic-store.ts";
 
-const POLL_MS = 150;
+const POLL_MS = 50;
 const LOCK_STALE_MS = 30_000;
 const LOCK_TIMEOUT_MS = 60_000;
 
@@ -102,7 +102,7 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
     async partitions(topic): Promise<PartitionRange[]> {
       open();
       const files = await topicFiles(topic);
-      return Promise.all(files.logs.map(async (log, partition) => ({ partition, low: 0, high: await log.high() })));
+      return Promise.all(files.logs.map(async (log, partition) => ({ partition, low: 0, ...(await log.range()) })));
     },
 
     async committed(group, topic) {

@@ -30,21 +30,23 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-/** CRC-32 as in zlib/PNG, in JavaScript: the fallback where node:zlib has no crc32 (older Node, Deno). */
-export function crc32js(bytes: Uint8Array, start = 0, end = bytes.length): number {
+/**
+ * CRC-32 as in zlib/PNG: node:zlib's native crc32 where the runtime has it (Node ≥ 20.15; it was a third of the
+ * consumers' frame walk in JS), this table-driven copy where it does not.
+ */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (nativeCrc32) return nativeCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  return crc32Js(bytes, start, end);
+}
+
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+/** The portable CRC-32 (tests check it against the native one). */
+export function crc32Js(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
-
-// node:zlib's crc32 (Node ≥ 20.15) is the same checksum, computed natively: several times faster per frame.
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** CRC-32 (IEEE) of bytes[start, end). */
-export const crc32: (bytes: Uint8Array, start?: number, end?: number) => number =
-  typeof nativeCrc32 === "function"
-    ? (bytes, start = 0, end = bytes.length) => nativeCrc32(bytes.subarray(start, end)) >>> 0
-    : crc32js;
 
 export interface FrameRecord {
   key: string | null;
@@ -99,10 +101,14 @@ export type FrameCheck =
   | { kind: "invalid"; reason: string };
 
 /** Check the frame starting at `at` in `buf` (which holds `available` meaningful bytes). */
-export function checkFrame(buf: Uint8Array, at: number, available: number): FrameCheck {
+export function checkFrame(
+  buf: Uint8Array,
+  at: number,
+  available: number,
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+): FrameCheck {
   const left = available - at;
   if (left < HEADER_BYTES) return { kind: "incomplete", need: HEADER_BYTES };
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (view.getUint32(at) !== MAGIC) return { kind: "invalid", reason: "bad magic" };
   const bodyLength = view.getUint32(at + 4);
   if (bodyLength < BODY_FIXED || bodyLength > MAX_BODY_BYTES) return { kind: "invalid", reason: "bad length" };
@@ -114,9 +120,15 @@ export function checkFrame(buf: Uint8Array, at: number, available: number): Fram
   return { kind: "frame", length: HEADER_BYTES + bodyLength };
 }
 
-/** Decode a frame already accepted by checkFrame. The value is copied out of `buf`. */
-export function decodeFrame(buf: Uint8Array, at: number): DecodedFrame {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/**
+ * Decode a frame already accepted by checkFrame. The value is a view into `buf` (readers allocate a new buffer
+ * per read, so it stays valid; a copy per record was a large share of the consumers' garbage).
+ */
+export function decodeFrame(
+  buf: Uint8Array,
+  at: number,
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+): DecodedFrame {
   const bodyLength = view.getUint32(at + 4);
   const start = at + HEADER_BYTES;
   const timestamp = view.getFloat64(start);
@@ -126,6 +138,18 @@ export function decodeFrame(buf: Uint8Array, at: number): DecodedFrame {
   return {
     timestamp,
     key: keyLength < 0 ? null : decoder.decode(buf.subarray(keyStart, valueStart)),
-    value: buf.slice(valueStart, start + bodyLength),
+    value: buf.subarray(valueStart, start + bodyLength),
   };
+}
+
+/** Start of the last frame in `frames` (whole frames from encodeFrames), read from the length fields only. */
+export function lastFrameStart(frames: Uint8Array): number {
+  const view = new DataView(frames.buffer, frames.byteOffset, frames.byteLength);
+  let at = 0;
+  let last = -1;
+  while (at + HEADER_BYTES <= frames.length) {
+    last = at;
+    at += HEADER_BYTES + view.getUint32(at + 4);
+  }
+  return last;
 }

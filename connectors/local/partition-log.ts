@@ -10,8 +10,8 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
-import { checkFrame, type DecodedFrame, decodeFrame } from "./frame.ts";
-import { acquireLock } from "./lock-file.ts";
+import { checkFrame, type DecodedFrame, decodeFrame, lastFrameStart } from "./frame.ts";
+import { acquireLock, type HeldLock } from "./lock-file.ts";
 
 export interface StoredRecord extends DecodedFrame {
   offset: number;
@@ -24,6 +24,8 @@ export interface ChunkRead {
   /** end: nothing after `next`; more: stopped at maxBytes; tail: a frame cut short or invalid at `next`. */
   status: "end" | "more" | "tail";
   size: number;
+  /** Start of the last valid frame walked, or -1. */
+  last: number;
 }
 
 /**
@@ -40,43 +42,52 @@ export async function readChunk(
 ): Promise<ChunkRead> {
   const size = (await handle.stat()).size;
   const records: StoredRecord[] = [];
-  if (from >= size) return { records, next: from, status: "end", size };
+  let last = -1;
+  if (from >= size) return { records, next: from, status: "end", size, last };
   let want = Math.min(maxBytes, size - from);
   for (;;) {
     const buf = new Uint8Array(want);
     const { bytesRead } = await handle.read(buf, 0, want, from);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
     while (at < bytesRead) {
-      if (from + at >= stopAt) return { records, next: from + at, status: "more", size };
-      const check = checkFrame(buf, at, bytesRead);
+      if (from + at >= stopAt) return { records, next: from + at, status: "more", size, last };
+      const check = checkFrame(buf, at, bytesRead, view);
       if (check.kind === "frame") {
-        if (decode) records.push({ ...decodeFrame(buf, at), offset: from + at });
+        if (decode) {
+          const r = decodeFrame(buf, at, view) as StoredRecord;
+          r.offset = from + at;
+          records.push(r);
+        }
+        last = from + at;
         at += check.length;
         continue;
       }
       if (check.kind === "incomplete" && from + at + check.need <= size) {
         if (at === 0) break; // one frame larger than maxBytes: read it whole below
-        return { records, next: from + at, status: "more", size };
+        return { records, next: from + at, status: "more", size, last };
       }
-      return { records, next: from + at, status: "tail", size };
+      return { records, next: from + at, status: "tail", size, last };
     }
     if (at > 0 || bytesRead === 0) {
       const next = from + at;
-      return { records, next, status: next >= size ? "end" : "more", size };
+      return { records, next, status: next >= size ? "end" : "more", size, last };
     }
     const check = checkFrame(buf, 0, bytesRead);
-    if (check.kind !== "incomplete" || check.need <= want) return { records, next: from, status: "tail", size };
+    if (check.kind !== "incomplete" || check.need <= want) return { records, next: from, status: "tail", size, last };
     want = check.need;
   }
 }
 
-/** Walk frames from a known boundary to the end of the valid part. */
-export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number }> {
+/** Walk frames from a known boundary to the end of the valid part; `last`: the last frame's start, or -1. */
+export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number; last: number }> {
   let pos = from;
+  let last = -1;
   for (;;) {
     const r = await readChunk(handle, pos, 4 * 1024 * 1024, false);
     pos = r.next;
-    if (r.status !== "more") return { end: pos, size: r.size };
+    if (r.last >= 0) last = r.last;
+    if (r.status !== "more") return { end: pos, size: r.size, last };
   }
 }
 
@@ -104,6 +115,14 @@ export interface PartitionLogOptions {
   onTornTail?(bytes: number): void;
 }
 
+/**
+ * The append lock is kept for appends that follow each other closely (a producer's batches): taking and giving
+ * it up (create O_EXCL, write, close, read back, unlink) was an eighth of a replay's CPU. It is given up once no
+ * append came for LOCK_LINGER_MS, and at the latest LOCK_HOLD_MS after it was taken, so other writers get turns.
+ */
+const LOCK_LINGER_MS = 50;
+const LOCK_HOLD_MS = 500;
+
 interface PendingAppend {
   frames: Uint8Array;
   resolve(offset: number): void;
@@ -113,12 +132,18 @@ interface PendingAppend {
 export class PartitionLog {
   /** A boundary with only valid frames before it: where the next walk may start. */
   private knownEnd = 0;
+  /** Start of the last frame before knownEnd (-1: none, or not known). */
+  private knownLast = -1;
   /** Appends waiting for the flush in progress; the next flush writes them all at once (group commit). */
   private pending: PendingAppend[] = [];
   private flushing = false;
   /** Kept open across appends and high() calls: valid frames never move, and a cut tail keeps the inode. */
   private writeHandle: FileHandle | null = null;
   private readHandle: FileHandle | null = null;
+  /** The append lock while kept between appends (see LOCK_LINGER_MS). */
+  private lock: HeldLock | null = null;
+  private lockTakenAt = 0;
+  private lockTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly file: string,
@@ -184,20 +209,56 @@ export class PartitionLog {
       }
     } finally {
       this.flushing = false;
+      this.lingerLock();
     }
+  }
+
+  /** Give the kept lock up after LOCK_LINGER_MS unless another append comes first. */
+  private lingerLock(): void {
+    if (!this.lock) return;
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = setTimeout(() => {
+      this.lockTimer = null;
+      if (!this.flushing) void this.dropLock();
+    }, LOCK_LINGER_MS);
+    this.lockTimer.unref();
+  }
+
+  private async dropLock(): Promise<void> {
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    const lock = this.lock;
+    this.lock = null;
+    await lock?.release().catch((err) =>
+      this.options.logger.warn("Releasing a local-log append lock failed; it will be taken for stale.", {
+        file: this.lockPath,
+        err,
+      }),
+    );
   }
 
   /** Position after the last valid frame (the high watermark). */
   async high(): Promise<number> {
+    return (await this.range()).high;
+  }
+
+  /** The high watermark and the start of the last valid frame (-1 when there is none). */
+  async range(): Promise<{ high: number; last: number }> {
     if (!this.readHandle) {
       this.readHandle = await this.openRead();
-      if (!this.readHandle) return 0;
+      if (!this.readHandle) return { high: 0, last: -1 };
     }
     const size = (await this.readHandle.stat()).size;
-    if (size === this.knownEnd) return size;
-    const { end } = await validEnd(this.readHandle, this.knownEnd <= size ? this.knownEnd : 0);
-    if (end <= size) this.knownEnd = Math.max(this.knownEnd, end);
-    return end;
+    if (size === this.knownEnd && (this.knownLast >= 0 || size === 0)) return { high: size, last: this.knownLast };
+    // Without a known last frame, walk from the last boundary remembered at or below the known end.
+    const from = this.knownEnd <= size ? (this.knownLast >= 0 ? this.knownEnd : this.hint(this.knownEnd)) : 0;
+    const walked = await validEnd(this.readHandle, from);
+    const last = walked.last >= 0 ? walked.last : from === this.knownEnd ? this.knownLast : -1;
+    if (walked.end <= size && walked.end >= this.knownEnd) {
+      this.knownEnd = walked.end;
+      this.knownLast = last;
+    }
+    return { high: walked.end, last };
   }
 
   /** Open for reading; null while the partition has no file yet. */
@@ -210,8 +271,10 @@ export class PartitionLog {
     }
   }
 
-  /** Close the handles kept open (the log stays usable: they are opened again when needed). */
+  /** Close the handles kept open and give the lock up (the log stays usable: they are taken again when needed). */
   async close(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
+    await this.dropLock();
     const handles = [this.writeHandle, this.readHandle];
     this.writeHandle = null;
     this.readHandle = null;
@@ -228,10 +291,18 @@ export class PartitionLog {
   }
 
   private async appendLocked(frames: Uint8Array): Promise<number> {
-    const lock = await acquireLock(this.lockPath, {
-      staleMs: this.options.lockStaleMs,
-      timeoutMs: this.options.lockTimeoutMs,
-    });
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    if (this.lock && Date.now() - this.lockTakenAt > LOCK_HOLD_MS) await this.dropLock();
+    if (!this.lock) {
+      this.lock = await acquireLock(this.lockPath, {
+        staleMs: this.options.lockStaleMs,
+        timeoutMs: this.options.lockTimeoutMs,
+      });
+      this.lockTakenAt = Date.now();
+    }
+    const lock = this.lock;
+    let ok = false;
     try {
       const handle = await this.openWrite();
       try {
@@ -245,8 +316,10 @@ export class PartitionLog {
             bytes: size - end,
           });
         }
-        // A holder stalled past the stale limit may have lost the lock: never write over another writer.
-        if (!(await lock.stillHeld())) {
+        // A holder stalled past the stale limit may have lost the lock: never write over another writer. Before
+        // that limit nobody may break it (our pid is alive), so the file need not be read back on every append.
+        const mayBeBroken = Date.now() - this.lockTakenAt > this.options.lockStaleMs / 2;
+        if (mayBeBroken && !(await lock.stillHeld())) {
           throw new LogbenchError("CONFLICT", `appending to ${this.file}: the append lock was taken over`);
         }
         let written = 0;
@@ -256,6 +329,8 @@ export class PartitionLog {
         }
         if (this.options.fsync) await handle.datasync();
         this.knownEnd = end + frames.length;
+        this.knownLast = end + lastFrameStart(frames);
+        ok = true;
         return end;
       } catch (err) {
         // Start the next append from a fresh handle rather than one in an unknown state.
@@ -264,7 +339,8 @@ export class PartitionLog {
         throw err;
       }
     } finally {
-      await lock.release();
+      // After a failure, give the lock up now (it may be ours no longer); after a success, keep it a moment.
+      if (!ok) await this.dropLock();
     }
   }
 }

@@ -42,6 +42,8 @@ export interface Checkpoint {
 
 /** Window starts kept for the live API. */
 const RECENT_WINDOWS = 120;
+/** The live view hears about new events at most this often, without waiting for a flush (which writes first). */
+const LIVE_MS = 100;
 
 export interface AggregateStageDeps {
   bus: Bus;
@@ -64,6 +66,8 @@ export class AggregateStage {
   /** window start → (partition:source → state), for the live API. */
   private readonly recent = new Map<number, Map<string, { partition: number; state: WindowState }>>();
   private readonly listeners = new Set<(windows: WindowSummary[]) => void>();
+  private readonly liveListeners = new Set<(windows: WindowSummary[]) => void>();
+  private liveTimer: NodeJS.Timeout | null = null;
   private readonly specs: WindowSpec[];
 
   constructor(private readonly deps: AggregateStageDeps) {
@@ -111,6 +115,8 @@ export class AggregateStage {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveTimer = null;
     await this.subscription?.stop();
   }
 
@@ -134,10 +140,33 @@ export class AggregateStage {
       });
   }
 
-  /** Called after every flush that wrote something (the SSE stream listens). */
+  /** Called after every flush that wrote something (alerts listen). */
   onFlush(listener: (windows: WindowSummary[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * The live view (the SSE stream): called after every flush that wrote something, and within LIVE_MS of new
+   * events, so a line shows before its window is written (the flush interval is seconds, a write can take more).
+   */
+  onWindows(listener: (windows: WindowSummary[]) => void): () => void {
+    this.listeners.add(listener);
+    this.liveListeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.liveListeners.delete(listener);
+    };
+  }
+
+  private liveSoon(): void {
+    if (this.liveTimer || this.liveListeners.size === 0) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = null;
+      const windows = this.windows();
+      for (const l of this.liveListeners) l(windows);
+    }, LIVE_MS);
+    this.liveTimer.unref();
   }
 
   private async onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
@@ -185,6 +214,7 @@ export class AggregateStage {
       if (st.windows.lastPrimary) this.remember(partition, st.windows.lastPrimary);
       if (!onTime && msg.offset >= st.replayUntil) late++;
     }
+    this.liveSoon();
     const labels = { topic: this.deps.topic };
     this.deps.ctx.metrics.inc("logbench_aggregate_received_total", labels, messages.length);
     if (late) this.deps.ctx.metrics.inc("logbench_aggregate_late_total", labels, late);

@@ -17,7 +17,12 @@ export async function consumerLag(bus: Bus, topic: string, groups: string[]): Pr
   const out: Record<string, number> = {};
   for (const group of groups) {
     const committed = await bus.committed(group, topic);
-    out[group] = ranges.reduce((sum, r) => sum + Math.max(0, r.high - processed(committed.get(r.partition), r.low)), 0);
+    out[group] = ranges.reduce((sum, r) => {
+      const at = processed(committed.get(r.partition), r.low);
+      // Past the last record (byte offsets: "last + 1" lies inside it) is caught up.
+      if (r.last !== undefined && r.last >= 0 && at > r.last) return sum;
+      return sum + Math.max(0, r.high - at);
+    }, 0);
   }
   return out;
 }

@@ -8,6 +8,7 @@
  * the renames of the newest log entry, deletes leftover temporary files, and resumes from the newest entry's last
  * offset + 1 — whatever the group's committed offset says. File names carry partition and offset range.
  */
+import { appendFile, rm } from "node:fs/promises";
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
@@ -28,11 +29,19 @@ import {
   walEntryPath,
   walTmpPath,
 } from "./layout.ts";
-import { type Compression, ParquetEncoder } from "./parquet.ts";
+import { type Compression, joinLines, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
+interface Bucket {
+  rows: unknown[];
+  first: number;
+  last: number;
+  /** Layouts read from JSON (parquet.ts `fromJson`): the messages are in this file, not in `rows`. */
+  spool?: { path: string; records: number; longest: number };
+}
+
 interface Buffer {
-  buckets: Map<string, { rows: unknown[]; first: number; last: number }>;
+  buckets: Map<string, Bucket>;
   first: number;
   last: number;
   records: number;
@@ -154,6 +163,8 @@ export class ArchiveStage {
     const labels = { topic: this.deps.topic };
     let skipped = 0;
     const rejected: DeadLetter[] = [];
+    const spooling = this.format.layout.fromJson !== undefined;
+    const toSpool = new Map<Bucket, Uint8Array[]>();
     for (const msg of messages) {
       if (msg.offset < buf.resumeFrom) {
         skipped++;
@@ -168,9 +179,20 @@ export class ArchiveStage {
       let bucket = buf.buckets.get(key);
       if (!bucket) {
         bucket = { rows: [], first: msg.offset, last: msg.offset };
+        if (spooling) bucket.spool = { path: this.encoder!.spoolPath(), records: 0, longest: 0 };
         buf.buckets.set(key, bucket);
       }
-      bucket.rows.push(decoded.row);
+      if (bucket.spool) {
+        // A layout read from the JSON text spools the message's bytes, not the decoded row (parquet.ts).
+        let values = toSpool.get(bucket);
+        if (!values) {
+          values = [];
+          toSpool.set(bucket, values);
+        }
+        values.push(msg.value);
+        bucket.spool.records++;
+        if (msg.value.length > bucket.spool.longest) bucket.spool.longest = msg.value.length;
+      } else bucket.rows.push(decoded.row);
       bucket.last = msg.offset;
       if (buf.records === 0) {
         buf.first = msg.offset;
@@ -180,6 +202,7 @@ export class ArchiveStage {
       buf.records++;
       buf.bytes += msg.value.length;
     }
+    for (const [bucket, values] of toSpool) await appendFile(bucket.spool!.path, joinLines(values));
     buf.lastRecordAt = Date.now();
     m.inc("logbench_archive_received_total", labels, messages.length);
     if (skipped) m.inc("logbench_archive_discarded_total", labels, skipped);
@@ -224,10 +247,17 @@ export class ArchiveStage {
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
     for (const [bucket, b] of buf.buckets) {
-      const data = await this.encoder!.encodeRows(b.rows, this.format.layout, config.compression as Compression);
+      const compression = config.compression as Compression;
+      const data = b.spool
+        ? await this.encoder!.encodeJsonLines(b.spool.path, b.spool.longest, this.format.layout, compression)
+        : await this.encoder!.encodeRows(b.rows, this.format.layout, compression);
       const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
       await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
-      files.push({ tmp, final: finalPath(topic, bucket, partition, b.first, b.last), records: b.rows.length });
+      files.push({
+        tmp,
+        final: finalPath(topic, bucket, partition, b.first, b.last),
+        records: b.spool?.records ?? b.rows.length,
+      });
       bytes += data.length;
     }
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
@@ -254,6 +284,7 @@ export class ArchiveStage {
     ctx.logger.debug("Rolled archive files.", { partition, reason, files: files.length, records: buf.records });
     const next = buf.last + 1;
     this.buffers.set(partition, emptyBuffer(next));
+    for (const b of buf.buckets.values()) if (b.spool) await rm(b.spool.path, { force: true });
     // The group commit only feeds lag metrics and other tools: the log above is what a restart trusts.
     await this.subscription
       ?.commit(partition, next)

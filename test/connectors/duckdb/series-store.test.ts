@@ -97,6 +97,48 @@ describe("DuckDB series store shared with other processes", () => {
     expect(all).toHaveLength(13 * 500);
   });
 
+  it("hands the file to a reader in another process while it writes without pause", async () => {
+    const file = join(dir, "busy", "series.duckdb");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    const point = (b: number): SeriesPoint[] => [
+      {
+        measurement: "requests",
+        tags: { window: "60s" },
+        fields: { count: 1 },
+        time: Date.UTC(1995, 6, 1) + b * 60_000,
+      },
+    ];
+    await store.write(point(0));
+    // The store keeps the file open while writes keep coming (it is never idle here): the reader gets it only
+    // because it asks (the .wanted signal), within its own default 10 s lock wait, three times over.
+    const reader = child(`
+      import { withDuckDb, queryRows } from ${JSON.stringify(CONNECTION)};
+      for (let i = 0; i < 3; i++) {
+        const rows = await withDuckDb(${JSON.stringify(file)}, { readOnly: true }, (c) =>
+          queryRows(c, "select count(*) as n from requests"));
+        console.log(JSON.stringify(rows[0]));
+      }
+    `);
+    const seen: Array<{ n: number }> = [];
+    const collecting = (async () => {
+      for await (const line of reader.lines) seen.push(JSON.parse(line));
+    })();
+    let b = 1;
+    let exit: number | null | undefined;
+    reader.exited.then((code) => {
+      exit = code;
+    });
+    const deadline = Date.now() + 60_000;
+    while (exit === undefined && Date.now() < deadline) await store.write(point(b++));
+    await collecting;
+    expect(await reader.exited).toBe(0);
+    expect(seen).toHaveLength(3);
+    // Each read saw a whole number of writes, and the writes went on between them.
+    for (const r of seen) expect(r.n).toBeGreaterThanOrEqual(1);
+    expect(await store.query({ measurement: "requests" })).toHaveLength(b);
+    await store.close();
+  });
+
   it("fails UNAVAILABLE with a clear message when another process keeps the file past the wait", async () => {
     const file = join(dir, "held", "series.duckdb");
     await withDuckDb(file, {}, (c) => c.run("create table requests (time TIMESTAMP)"));

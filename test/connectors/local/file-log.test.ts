@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MetricsRegistry, silentContext, silentLogger } from "../../../connectors/context.ts";
 import { localBusSchema } from "../../../connectors/local/config.ts";
 import { createLocalBus } from "../../../connectors/local/file-log.ts";
-import { encodeFrames } from "../../../connectors/local/frame.ts";
+import { crc32, crc32Js, encodeFrames } from "../../../connectors/local/frame.ts";
 import { partitionForKey } from "../../../connectors/local/partitioner.ts";
 import type { Bus, BusMessage } from "../../../connectors/types.ts";
 import { busContract, waitFor } from "../../contracts/bus.ts";
@@ -97,6 +97,19 @@ describe("local file log", () => {
     buses.push(b);
     return b;
   };
+
+  it("frames carry the standard CRC-32, native or not (check value of '123456789' is 0xCBF43926)", () => {
+    const check = new TextEncoder().encode("123456789");
+    expect(crc32Js(check)).toBe(0xcbf43926);
+    expect(crc32(check)).toBe(0xcbf43926);
+    const bytes = new Uint8Array(10_000).map((_, i) => (i * 7919) & 0xff);
+    for (const [start, end] of [
+      [0, 10_000],
+      [13, 9_001],
+      [500, 500],
+    ] as const)
+      expect(crc32(bytes, start, end)).toBe(crc32Js(bytes, start, end));
+  });
 
   it("puts a key on the same partition as Kafka's default partitioner does", () => {
     const kafka = Partitioners.DefaultPartitioner();

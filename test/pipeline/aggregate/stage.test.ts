@@ -161,4 +161,25 @@ describe("AggregateStage", () => {
     await s.stop();
     await bus.close();
   });
+
+  it("shows new events to the live view before the flush writes them", async () => {
+    // A flush interval far beyond the test: only the live update can bring the events.
+    const { bus, series, stage } = setup({ flushInterval: "10m" });
+    const s = stage();
+    const live: number[] = [];
+    const flushed: number[] = [];
+    s.onFlush((w) => flushed.push(w.reduce((n, x) => n + x.count, 0)));
+    s.onWindows((w) => live.push(w.reduce((n, x) => n + x.count, 0)));
+    await s.start();
+    await bus.produce("weblogs", [record(AUG, "web"), record(AUG + 1, "web"), record(AUG + MIN, "web")]);
+    await until(
+      "the live view to count 3 events",
+      async () => live.at(-1) ?? 0,
+      (n) => n === 3,
+    );
+    expect(flushed).toEqual([]);
+    expect(await series.query({ measurement: "requests" })).toEqual([]);
+    await s.stop();
+    await bus.close();
+  });
 });

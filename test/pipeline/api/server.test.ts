@@ -184,4 +184,39 @@ describe("HTTP API", () => {
     await sub.stop();
     expect(await (await fetch(`${url}/metrics`)).text()).toContain('logbench_consumer_lag{group="aggregate"} 0');
   });
+
+  it("reports the aggregate group's lag as 0 once it processed the last record (byte offsets: last + 1 < high)", async () => {
+    const { bus, url } = await setup({ groups: ["aggregate"] });
+    await bus.produce(TOPICS.events, [
+      { key: "a", value: JSON.stringify(event("a", "/one")) },
+      { key: "a", value: JSON.stringify(event("a", "/two")) },
+    ]);
+    const seen: number[] = [];
+    let partition = -1;
+    let got!: () => void;
+    const both = new Promise<void>((r) => {
+      got = r;
+    });
+    const sub = await bus.subscribe({
+      topic: TOPICS.events,
+      group: "aggregate",
+      onBatch: async (p, messages) => {
+        partition = p;
+        seen.push(...messages.map((m) => m.offset));
+        if (seen.length === 2) got();
+      },
+    });
+    await both;
+    const lag = async () =>
+      Number(
+        /logbench_consumer_lag\{group="aggregate"\} (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1],
+      );
+    const [first, last] = seen as [number, number];
+    // What the stage commits: its restart point, and "last processed + 1" as the checkpoint.
+    await sub.commit(partition, first, JSON.stringify({ c: first + 1, w: null }));
+    expect(await lag()).toBeGreaterThan(0);
+    await sub.commit(partition, first, JSON.stringify({ c: last + 1, w: null }));
+    expect(await lag()).toBe(0);
+    await sub.stop();
+  });
 });

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { ParquetEncoder } from "../../../pipeline/archive/parquet.ts";
+import { EVENT_LAYOUT, ParquetEncoder } from "../../../pipeline/archive/parquet.ts";
+import type { LogEvent } from "../../../pipeline/model/log-event.ts";
 
 describe("the archive's Parquet, read by hyparquet", () => {
   it("declares ts as TIMESTAMP(MILLIS, UTC), has no dt/hour columns, and holds the instants written", async () => {
@@ -43,5 +44,75 @@ describe("the archive's Parquet, read by hyparquet", () => {
     const rows = (await parquetReadObjects({ file, columns: ["ts", "host"] })) as Array<{ ts: unknown }>;
     const ms = rows.map((r) => (r.ts instanceof Date ? r.ts.getTime() : Number(r.ts)));
     expect(ms).toEqual(ts);
+  });
+});
+
+describe("the archive's Parquet from bus messages' JSON text (what the archive stage writes)", () => {
+  const events: Array<LogEvent & { raw?: string }> = [
+    {
+      ts: Date.UTC(1995, 6, 1, 0, 0, 1, 123),
+      host: "199.72.81.55",
+      ident: null,
+      user: "frank",
+      method: "GET",
+      path: '/a "quoted" \\ path\tés 😀',
+      query: "x=1&y=\u0000",
+      protocol: "HTTP/1.0",
+      status: 200,
+      bytes: 2 ** 40,
+      referrer: null,
+      agent: "Mozilla/5.0 (X11)",
+      source: "nasa",
+    },
+    {
+      ts: Date.UTC(1995, 7, 31, 23, 59, 59, 999),
+      host: "h",
+      ident: "-",
+      user: null,
+      method: null,
+      path: null,
+      query: null,
+      protocol: null,
+      status: null,
+      bytes: null,
+      referrer: "http://r/",
+      agent: null,
+      source: "s",
+      raw: "the whole line",
+    },
+  ];
+
+  it("holds exactly the events sent, with the row path's schema; missing keys are null, unknown keys ignored", async () => {
+    const encoder = await ParquetEncoder.create(mkdtempSync(join(tmpdir(), "logbench-hyparquet-")));
+    const enc = new TextEncoder();
+    // As on the bus: JSON.stringify of each event; the second without its null keys, with a key no column has.
+    const values = [
+      enc.encode(JSON.stringify(events[0])),
+      enc.encode(JSON.stringify({ ...events[1], user: undefined, method: undefined, extra: { nested: [1] } })),
+    ];
+    const fromJson = await encoder.encodeJson(values, EVENT_LAYOUT as never, "snappy");
+    const fromRows = await encoder.encode(events, "snappy");
+    await encoder.close();
+    const read = async (bytes: Uint8Array) => {
+      const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+      const metadata = parquetMetadata(file);
+      const rows = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+      return { metadata, rows };
+    };
+    const json = await read(fromJson);
+    const rows = await read(fromRows);
+    const schema = (m: typeof json.metadata) =>
+      m.schema.map((s) => ({ name: s.name, type: s.type, logical: s.logical_type, converted: s.converted_type }));
+    expect(schema(json.metadata)).toEqual(schema(rows.metadata));
+    const plain = (r: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [
+          k,
+          v instanceof Date ? v.getTime() : typeof v === "bigint" ? Number(v) : v === undefined ? null : v,
+        ]),
+      );
+    const expected = events.map((e) => ({ ...e, raw: e.raw ?? null }));
+    expect(json.rows.map(plain)).toEqual(expected);
+    expect(rows.rows.map(plain)).toEqual(expected);
   });
 });
