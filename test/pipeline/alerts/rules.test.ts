@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sumMetric } from "../../../pipeline/api/status.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
 import { engineFor, RATIO_RULE, receiver } from "./engine-harness.ts";
 import { until } from "./receiver.ts";
@@ -108,6 +109,13 @@ describe("alert rules over metrics", () => {
       "the fire notification",
       () => hook.received,
       (r) => r.length === 1,
+    );
+    // Received is not yet recorded: a stop before the receiver's answer reached the engine leaves the notification
+    // owed, and the next start sends it again (at least once). Stop once the engine has recorded the delivery.
+    await until(
+      "the delivery recorded",
+      () => sumMetric(first.metrics, "logbench_alerts_notifications_total"),
+      (n) => n === 1,
     );
     await first.stop();
     const second = await engineFor(dir, alerts);
