@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sumMetric } from "../../../pipeline/api/status.ts";
 import { engineFor, RATIO_RULE, receiver, windows } from "./engine-harness.ts";
 import { freePort, until } from "./receiver.ts";
 
@@ -115,6 +116,12 @@ describe("alert engine", () => {
       "the fire notification",
       () => hook.received,
       (r) => r.length === 1,
+    );
+    // Stopped before the receiver's answer reached it, the engine would owe the notification and send it again.
+    await until(
+      "the delivery recorded",
+      () => sumMetric(first.metrics, "logbench_alerts_notifications_total"),
+      (n) => n === 1,
     );
     await first.stop();
 
