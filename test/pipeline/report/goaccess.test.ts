@@ -5,23 +5,15 @@
  * difference, and it is asserted exactly from the line itself.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
-import { stringify } from "yaml";
-import { createLogger, MetricsRegistry } from "../../../connectors/context.ts";
-import { createBus } from "../../../connectors/registry.ts";
-import { ParquetEncoder } from "../../../pipeline/archive/parquet.ts";
 import { main } from "../../../pipeline/cli/main.ts";
-import { loadConfig, packageRoot } from "../../../pipeline/config/load.ts";
-import { createParser } from "../../../pipeline/ingest/parse/index.ts";
-import type { DeadLetter, LogEvent } from "../../../pipeline/model/log-event.ts";
 import { STATIC_EXTENSIONS } from "../../../pipeline/report/definitions.ts";
+import { ELASTIC_SAMPLE as SAMPLE, writeElasticArchive } from "./elastic-archive.ts";
 
 const run = promisify(execFile);
-const SAMPLE = join(packageRoot, "data/samples/elastic-apache-combined.log");
 let configPath = "";
 // biome-ignore lint/suspicious/noExplicitAny: GoAccess-shaped JSON read back from the CLI
 let oursJson: any;
@@ -46,55 +38,8 @@ async function report(format: string): Promise<string> {
 }
 
 it("matches goaccess's JSON on the elastic sample, but for the dead-lettered line", { timeout: 90_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "logbench-report-"));
-  const lines = readFileSync(SAMPLE, "utf8").trimEnd().split("\n");
-  const parser = createParser("combined", { keepRaw: false });
-  const byHour = new Map<string, LogEvent[]>();
-  const dead: DeadLetter[] = [];
-  for (const [i, line] of lines.entries()) {
-    const r = parser.parse(new TextEncoder().encode(line), "elastic");
-    if (!r.ok) {
-      dead.push({
-        at: Date.now(),
-        source: "elastic",
-        file: SAMPLE,
-        line: i + 1,
-        offset: null,
-        reason: r.reason,
-        raw: line,
-        rawBase64: Buffer.from(line).toString("base64"),
-      });
-      continue;
-    }
-    const iso = new Date(r.event.ts).toISOString();
-    const key = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
-    byHour.set(key, [...(byHour.get(key) ?? []), r.event]);
-  }
+  const { dir, configFile, lines, dead } = await writeElasticArchive();
   expect(dead.map((d) => d.line)).toEqual([8899]);
-  const encoder = await ParquetEncoder.create(join(dir, "scratch"));
-  for (const [bucket, events] of byHour) {
-    mkdirSync(join(dir, "archive/weblogs", bucket), { recursive: true });
-    writeFileSync(join(dir, "archive/weblogs", bucket, "part-0-0-1.parquet"), await encoder.encode(events, "zstd"));
-  }
-  await encoder.close();
-  const configFile = join(dir, "logbench.yaml");
-  writeFileSync(
-    configFile,
-    stringify({ stateDir: "state", bus: { type: "local", dir: "bus" }, archive: { type: "local", dir: "archive" } }),
-  );
-  const config = await loadConfig(configFile, {});
-  const ctx = {
-    logger: createLogger({ level: "error", write: () => {} }),
-    metrics: new MetricsRegistry(),
-    signal: new AbortController().signal,
-  };
-  const bus = await createBus(config.bus, ctx);
-  await bus.produce(
-    config.deadLetters.topic,
-    dead.map((d) => ({ key: d.source, value: JSON.stringify(d), timestamp: d.at })),
-  );
-  await bus.close();
-
   configPath = configFile;
   const ours = JSON.parse(await report("json"));
   oursJson = ours;
