@@ -76,3 +76,7 @@ export { readStream } from "./readers/stream.ts";
 export { type RangeSummary, type RangeSummaryOptions, rangeSummary, summaryRows } from "./readers/summary.ts";
 export { parseInstant } from "./readers/time-range.ts";
 export { type WindowPoints, windowsFromPoints } from "./readers/windows.ts";
+// ─── Reports (`logbench report`; the notebooks' daily report runs the same panels in DuckDB-wasm) ────
+export { type AgentClass, classifyAgent } from "./report/agents.ts";
+export { failedRequests, PANEL_DEFS, type PanelDef } from "./report/compute.ts";
+export { type DailyReportData, dailyReportData, type ReportDataset, reportDataset } from "./report/dataset.ts";

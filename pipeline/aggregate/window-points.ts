@@ -50,6 +50,13 @@ export function windowPoints(state: WindowState, partition: number, topK: number
       time,
       fields: { count },
     });
+  const counts = (measurement: string, tag: string, byTag: Map<string, number>) => {
+    for (const [value, count] of byTag)
+      points.push({ measurement, tags: { ...tags, [tag]: value }, time, fields: { count } });
+  };
+  counts(MEASUREMENTS.byBrowser, "browser", state.byBrowser);
+  counts(MEASUREMENTS.byOs, "os", state.byOs);
+  counts(MEASUREMENTS.byStatusClass, "status_class", state.byStatusClass);
   const ranked = (measurement: string, sketch: SpaceSaving) =>
     sketch.top(topK).forEach((r, i) => {
       points.push({

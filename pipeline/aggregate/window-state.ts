@@ -9,6 +9,7 @@
  * Windows are keyed by (kind, source, start) so every point's tag set is deterministic (DESIGN §4, §5).
  */
 import type { LogEvent } from "../model/log-event.ts";
+import { AgentFamilies, type AgentTags, statusClassTag } from "./agent-families.ts";
 import type { LateCounts } from "./late.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
 import { forEachStart, type WindowSpec } from "./window-spec.ts";
@@ -34,6 +35,10 @@ export class WindowState {
   readonly byMethod = new Map<string, number>();
   /** Keyed by status code; -1 for events without one (shown as "-"). */
   readonly byStatus = new Map<number, number>();
+  /** Bounded tags only (agent-families.ts): browser family, OS family, status class. */
+  readonly byBrowser = new Map<string, number>();
+  readonly byOs = new Map<string, number>();
+  readonly byStatusClass = new Map<string, number>();
   readonly paths: SpaceSaving;
   readonly topHosts: SpaceSaving;
   /** Lowest bus offset that contributed; the aggregate stage never commits past it while the window is open. */
@@ -53,7 +58,7 @@ export class WindowState {
     this.topHosts = new SpaceSaving(topK * 10);
   }
 
-  add(event: LogEvent, offset: number): void {
+  add(event: LogEvent, offset: number, agent: AgentTags): void {
     this.count++;
     this.bytes += event.bytes ?? 0;
     const status = event.status;
@@ -63,6 +68,10 @@ export class WindowState {
     this.byMethod.set(method, (this.byMethod.get(method) ?? 0) + 1);
     const statusKey = status ?? -1;
     this.byStatus.set(statusKey, (this.byStatus.get(statusKey) ?? 0) + 1);
+    const statusClass = statusClassTag(status);
+    this.byStatusClass.set(statusClass, (this.byStatusClass.get(statusClass) ?? 0) + 1);
+    this.byBrowser.set(agent.browser, (this.byBrowser.get(agent.browser) ?? 0) + 1);
+    this.byOs.set(agent.os, (this.byOs.get(agent.os) ?? 0) + 1);
     if (event.host !== null) {
       this.hosts.add(event.host);
       this.topHosts.add(event.host);
@@ -88,6 +97,8 @@ export class PartitionWindows {
   /** The window of the previous event per kind: most events fall in the same window as the one before. */
   private last: Array<WindowState | null>;
   private lastSource: string | null = null;
+  /** Browser and OS tags per distinct agent (bounded cache). */
+  private readonly families = new AgentFamilies();
 
   constructor(readonly options: WindowOptions) {
     this.last = options.windows.map(() => null);
@@ -114,6 +125,7 @@ export class PartitionWindows {
       this.lastSource = source;
     }
     const watermark = this.watermark(source);
+    const agent = this.families.of(event.agent);
     let onTime = true;
     this.lastPrimary = null;
     for (let k = 0; k < windows.length; k++) {
@@ -128,7 +140,7 @@ export class PartitionWindows {
         event.ts < cached.end &&
         cached.end + latenessMs > watermark
       ) {
-        cached.add(event, offset);
+        cached.add(event, offset, agent);
         if (k === 0) this.lastPrimary = cached;
         continue;
       }
@@ -144,7 +156,7 @@ export class PartitionWindows {
           state = new WindowState(spec, source, start, topK);
           this.open.set(key, state);
         }
-        state.add(event, offset);
+        state.add(event, offset, agent);
         this.last[k] = state;
         if (k === 0 && start === Math.floor(event.ts / spec.slide) * spec.slide) this.lastPrimary = state;
       });

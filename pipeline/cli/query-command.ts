@@ -23,6 +23,9 @@ DuckDB SQL over what the daemon of the config (default config/local.yaml) has wr
                          status_4xx, status_5xx, unique_hosts
   requests_by_method     time, window, source, partition, method, count
   requests_by_status     time, window, source, partition, status, count
+  requests_by_status_class, requests_by_browser, requests_by_os
+                         time, window, source, partition, status_class | browser | os, count (a fixed list of
+                         classes and families plus "Other", docs/report.md)
   top_paths, top_hosts   time, window, source, partition, rank, value, count
   <measurement>          of each http-poll source: time (record ts), source, its tags, its fields
   late                   time, window, source, partition, count (late events), through, repaired

@@ -52,6 +52,10 @@ export const MEASUREMENTS = {
   requests: "requests",
   byMethod: "requests_by_method",
   byStatus: "requests_by_status",
+  /** Per-window counts by bounded tags (pipeline/aggregate/agent-families.ts): browser, OS family, status class. */
+  byBrowser: "requests_by_browser",
+  byOs: "requests_by_os",
+  byStatusClass: "requests_by_status_class",
   topPaths: "top_paths",
   topHosts: "top_hosts",
   /** The window's HyperLogLog and Space-Saving summaries, base64 (pipeline/aggregate/sketches.ts). */
@@ -70,6 +74,9 @@ export const MEASUREMENT_SCHEMA: Record<string, { tags: string[]; fields: Record
   },
   [MEASUREMENTS.byMethod]: { tags: [...WINDOW_TAGS, "method"], fields: { count: "BIGINT" } },
   [MEASUREMENTS.byStatus]: { tags: [...WINDOW_TAGS, "status"], fields: { count: "BIGINT" } },
+  [MEASUREMENTS.byBrowser]: { tags: [...WINDOW_TAGS, "browser"], fields: { count: "BIGINT" } },
+  [MEASUREMENTS.byOs]: { tags: [...WINDOW_TAGS, "os"], fields: { count: "BIGINT" } },
+  [MEASUREMENTS.byStatusClass]: { tags: [...WINDOW_TAGS, "status_class"], fields: { count: "BIGINT" } },
   [MEASUREMENTS.topPaths]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
   [MEASUREMENTS.topHosts]: { tags: [...WINDOW_TAGS, "rank"], fields: { value: "VARCHAR", count: "BIGINT" } },
   [MEASUREMENTS.sketches]: { tags: WINDOW_TAGS, fields: { hosts: "VARCHAR", paths: "VARCHAR", top_hosts: "VARCHAR" } },

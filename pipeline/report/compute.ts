@@ -84,47 +84,119 @@ export interface ReportRange {
 
 const pct = (n: number, total: number) => (total > 0 ? ((n * 100) / total).toFixed(2).padStart(5, "0") : "00.00");
 
+/**
+ * One panel as SQL over the enriched table `r`: the row key, which events it counts, and the version-level
+ * `items` (os, browsers, status codes). The notebooks' daily report runs the same definitions in DuckDB-wasm.
+ */
+export interface PanelDef {
+  id: PanelName;
+  title: string;
+  key: string;
+  where: string;
+  /** The key of the rows nested under each row (`items`). */
+  sub?: string;
+  /** Sorted by `data` descending (days, hours), as GoAccess sorts these panels. */
+  byData?: boolean;
+  /** Rows carry `method` and `protocol` (request panels). */
+  request?: boolean;
+}
+
+export const PANEL_DEFS: readonly PanelDef[] = Object.freeze([
+  { id: "visitors", title: "Unique visitors per day", key: "day", where: "true", byData: true },
+  { id: "requests", title: "Requested files", key: "req", where: "status <> 404 AND NOT static", request: true },
+  { id: "static_requests", title: "Static requests", key: "req", where: "status <> 404 AND static", request: true },
+  { id: "not_found", title: "Not found URLs (404s)", key: "req", where: "status = 404", request: true },
+  { id: "hosts", title: "Visitor hostnames and IPs", key: "host", where: "true" },
+  { id: "os", title: "Operating systems", key: "os", where: "true", sub: "os_item" },
+  { id: "browsers", title: "Browsers", key: "browser", where: "true", sub: "browser_item" },
+  { id: "visit_time", title: "Time distribution (UTC hour)", key: "hour", where: "true", byData: true },
+  { id: "referring_sites", title: "Referring sites", key: "site", where: "true" },
+  { id: "referrers", title: "Referrer URLs", key: "referrer", where: "referrer <> '-'" },
+  {
+    id: "status_codes",
+    title: "HTTP status codes",
+    key: "status_class",
+    where: "true",
+    sub: "CAST(status AS VARCHAR)",
+  },
+]);
+
+/** The enriched table's columns, in the order the notebooks' dataset has them. */
+export const ENRICHED_COLUMNS = [
+  "ts",
+  "day",
+  "hour",
+  "minute",
+  "host",
+  "method",
+  "protocol",
+  "path",
+  "req",
+  "static",
+  "status",
+  "status_class",
+  "bytes",
+  "referrer",
+  "site",
+  "agent",
+  "browser",
+  "browser_item",
+  "os",
+  "os_item",
+  "vkey",
+] as const;
+
+/**
+ * Create the temp table `r`: the events with ts in [from, to), each with the columns the panels group by (its
+ * UTC day and hour, GoAccess's request key, static flag, families, referring site and visitor key). `scratch`
+ * is a folder for the lookup tables' NDJSON.
+ */
+export async function enrichEvents(conn: DuckDBConnection, range: ReportRange, scratch: string): Promise<void> {
+  await conn.run(
+    `CREATE TEMP TABLE r_ev AS SELECT * FROM events WHERE ts >= ${Math.trunc(range.from)} AND ts < ${Math.trunc(range.to)}`,
+  );
+  await lookupTable(conn, scratch, "r_agents", "SELECT DISTINCT coalesce(agent, '') k FROM r_ev", (k) => {
+    const c = range.classify(k);
+    return { k, browser: c.browser, browser_item: c.browserItem, os: c.os, os_item: c.osItem };
+  });
+  await lookupTable(
+    conn,
+    scratch,
+    "r_reqs",
+    "SELECT DISTINCT path || coalesce('?' || query, '') k, path, query FROM r_ev",
+    (k, row) => ({
+      k,
+      req: requestKey(String(row.path), row.query === null ? null : String(row.query)),
+      static: isStatic(String(row.path)),
+    }),
+  );
+  await lookupTable(
+    conn,
+    scratch,
+    "r_refs",
+    "SELECT DISTINCT referrer k FROM r_ev WHERE referrer IS NOT NULL",
+    (k) => ({
+      k,
+      site: referringSite(k),
+    }),
+  );
+  // The visitor key is GoAccess's: date + host + agent, and a 4xx response makes no visitor.
+  await conn.run(`CREATE TEMP TABLE r AS SELECT e.*, strftime(epoch_ms(e.ts), '%Y%m%d') AS day,
+      strftime(epoch_ms(e.ts), '%H') AS hour, strftime(epoch_ms(e.ts), '%H:%M') AS minute, ${STATUS_CLASS_SQL} AS status_class,
+      q.req, q.static, a.browser, a.browser_item, a.os, a.os_item, f.site,
+      CASE WHEN e.status BETWEEN 400 AND 499 THEN NULL
+           ELSE strftime(epoch_ms(e.ts), '%Y%m%d') || chr(1) || e.host || chr(1) || coalesce(e.agent, '') END AS vkey
+    FROM r_ev e JOIN r_agents a ON a.k = coalesce(e.agent, '')
+    JOIN r_reqs q ON q.k = e.path || coalesce('?' || e.query, '')
+    LEFT JOIN r_refs f ON f.k = e.referrer`);
+}
+
 /** Compute the report on a catalog connection with `events` and `dead_letters` loaded. */
 export async function computeReport(conn: DuckDBConnection, range: ReportRange): Promise<Report> {
   const maxItems = range.maxItems ?? 366;
   const scratch = await mkdtemp(join(tmpdir(), "logbench-report-"));
   try {
-    await conn.run(
-      `CREATE TEMP TABLE r_ev AS SELECT * FROM events WHERE ts >= ${Math.trunc(range.from)} AND ts < ${Math.trunc(range.to)}`,
-    );
-    await lookupTable(conn, scratch, "r_agents", "SELECT DISTINCT coalesce(agent, '') k FROM r_ev", (k) => {
-      const c = range.classify(k);
-      return { k, browser: c.browser, browser_item: c.browserItem, os: c.os, os_item: c.osItem };
-    });
-    await lookupTable(
-      conn,
-      scratch,
-      "r_reqs",
-      "SELECT DISTINCT path || coalesce('?' || query, '') k, path, query FROM r_ev",
-      (k, row) => ({
-        k,
-        req: requestKey(String(row.path), row.query === null ? null : String(row.query)),
-        static: isStatic(String(row.path)),
-      }),
-    );
-    await lookupTable(
-      conn,
-      scratch,
-      "r_refs",
-      "SELECT DISTINCT referrer k FROM r_ev WHERE referrer IS NOT NULL",
-      (k) => ({
-        k,
-        site: referringSite(k),
-      }),
-    );
-    // The visitor key is GoAccess's: date + host + agent, and a 4xx response makes no visitor.
-    await conn.run(`CREATE TEMP TABLE r AS SELECT e.*, strftime(epoch_ms(e.ts), '%Y%m%d') AS day,
-        strftime(epoch_ms(e.ts), '%H') AS hour, ${STATUS_CLASS_SQL} AS status_class, q.req, q.static, a.browser, a.browser_item, a.os, a.os_item, f.site,
-        CASE WHEN e.status BETWEEN 400 AND 499 THEN NULL
-             ELSE strftime(epoch_ms(e.ts), '%Y%m%d') || chr(1) || e.host || chr(1) || coalesce(e.agent, '') END AS vkey
-      FROM r_ev e JOIN r_agents a ON a.k = coalesce(e.agent, '')
-      JOIN r_reqs q ON q.k = e.path || coalesce('?' || e.query, '')
-      LEFT JOIN r_refs f ON f.k = e.referrer`);
+    await enrichEvents(conn, range, scratch);
     const [t] = await queryRows(
       conn,
       "SELECT count(*) n, count(DISTINCT vkey) v, coalesce(sum(bytes), 0) b, min(ts) lo, max(ts) hi FROM r",
@@ -137,43 +209,28 @@ export async function computeReport(conn: DuckDBConnection, range: ReportRange):
       bytes: { count: Number(row.bytes), percent: pct(Number(row.bytes), totals.bytes) },
       ...(row.method !== undefined ? { method: String(row.method), protocol: String(row.protocol) } : {}),
     });
-    const panel = async (
-      key: string,
-      where = "true",
-      opts: { sub?: string; byData?: boolean; request?: boolean } = {},
-    ) => {
-      const extra = opts.request ? ", method, protocol" : "";
-      const order = opts.byData ? "data DESC" : "hits DESC, data";
+    const panel = async ({ key, where, sub, byData, request }: PanelDef): Promise<Panel> => {
+      const extra = request ? ", method, protocol" : "";
+      const order = byData ? "data DESC" : "hits DESC, data";
       const rows = await queryRows(
         conn,
         `SELECT ${key} AS data${extra}, count(*) hits, count(DISTINCT vkey) visitors, coalesce(sum(bytes), 0) bytes,
            count(*) OVER () total FROM r WHERE ${where} AND ${key} IS NOT NULL GROUP BY ALL ORDER BY ${order} LIMIT ${maxItems}`,
       );
       const data = rows.map(item);
-      if (opts.sub)
+      if (sub)
         for (const [i, row] of rows.entries()) {
           const subs = await queryRows(
             conn,
-            `SELECT ${opts.sub} AS data, count(*) hits, count(DISTINCT vkey) visitors, coalesce(sum(bytes), 0) bytes
+            `SELECT ${sub} AS data, count(*) hits, count(DISTINCT vkey) visitors, coalesce(sum(bytes), 0) bytes
              FROM r WHERE ${where} AND ${key} = ${quoteLiteral(String(row.data))} GROUP BY ALL ORDER BY hits DESC, data LIMIT ${maxItems}`,
           );
           data[i]!.items = subs.map(item);
         }
       return { metadata: { data: { total: { value: Number(rows[0]?.total ?? 0) } } }, data };
     };
-    const panels: Record<PanelName, Panel> = {
-      visitors: await panel("day", "true", { byData: true }),
-      requests: await panel("req", "status <> 404 AND NOT static", { request: true }),
-      static_requests: await panel("req", "status <> 404 AND static", { request: true }),
-      not_found: await panel("req", "status = 404", { request: true }),
-      hosts: await panel("host"),
-      os: await panel("os", "true", { sub: "os_item" }),
-      browsers: await panel("browser", "true", { sub: "browser_item" }),
-      visit_time: await panel("hour", "true", { byData: true }),
-      referring_sites: await panel("site"),
-      referrers: await panel("referrer", "referrer <> '-'"),
-      status_codes: await panel("status_class", "true", { sub: "CAST(status AS VARCHAR)" }),
-    };
+    const panels = {} as Record<PanelName, Panel>;
+    for (const def of PANEL_DEFS) panels[def.id] = await panel(def);
     const failed = await failedRequests(conn, range);
     const day = (ms: unknown) => (ms === null ? "" : new Date(Number(ms)).toISOString().slice(0, 10));
     return {
@@ -201,7 +258,8 @@ export async function computeReport(conn: DuckDBConnection, range: ReportRange):
   }
 }
 
-async function failedRequests(conn: DuckDBConnection, range: ReportRange) {
+/** Dead letters whose raw line holds a time in the range, and those holding none (over all time). */
+export async function failedRequests(conn: DuckDBConnection, range: { from: number; to: number }) {
   const rows = await queryRows(conn, "SELECT raw, rawBase64 FROM dead_letters");
   let inRange = 0;
   let untimed = 0;

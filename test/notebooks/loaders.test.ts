@@ -57,6 +57,11 @@ describe("notebook data loaders", () => {
         "archive.url",
       ],
       [
+        "daily-events.arrow",
+        config("hdfs", { archive: { type: "webhdfs", url: `http://${address}`, retries: 0 } }),
+        "archive.url",
+      ],
+      [
         "archive.arrow",
         config("hdfs", { archive: { type: "webhdfs", url: `http://${address}`, retries: 0 } }),
         "archive.url",
@@ -89,7 +94,9 @@ describe("notebook data loaders", () => {
     const file = config("empty", {});
     const daily = await load("daily.json", file);
     expect(daily.code, daily.stderr).toBe(0);
-    expect(JSON.parse(daily.stdout)).toMatchObject({ day: null, panels: [], files: [] });
+    expect(JSON.parse(daily.stdout)).toMatchObject({ day: null, days: null, range: null, files: [] });
+    const events = await load("daily-events.arrow", file);
+    expect(events.code, events.stderr).toBe(0);
     const windows = await load("windows.json", file);
     expect(windows.code, windows.stderr).toBe(0);
     expect(JSON.parse(windows.stdout).windows).toEqual([]);

@@ -21,11 +21,13 @@ import { serveNotebooks } from "../../pipeline/notebooks/serve.ts";
 import { complete, counts } from "../e2e/check.ts";
 import { expectedFromFiles } from "../e2e/expected.ts";
 import { type DaemonProcess, SAMPLES, startDaemon, stopDaemon, waitFor, writeConfig } from "../e2e/harness.ts";
+import { ELASTIC_SAMPLE, writeElasticArchive } from "../pipeline/report/elastic-archive.ts";
 import { startInfluxV2Double } from "../servers/influxdb/v2-double.ts";
 import { type Browser, launchChromium } from "./helpers/browser.ts";
 import { freePort, scanForSecret } from "./helpers/files.ts";
 import { numberOf, openPage, screenshot, tableRows, waitForCharts } from "./helpers/pages.ts";
-import { buildSite, logbenchQuery, logbenchReplay } from "./helpers/site.ts";
+import { card, expectPageShowsReport, GENERAL, logbenchReport, type PageRow, panelRows } from "./helpers/report.ts";
+import { buildSite, logbenchQuery, logbenchReplay, run } from "./helpers/site.ts";
 import { type StaticSite, serveStatic } from "./helpers/static-server.ts";
 
 const SAMPLE = join(SAMPLES, "nasa-jul95-first1000.log");
@@ -146,47 +148,142 @@ describe.sequential("notebooks", () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it("daily report: top paths, hosts and status counts equal logbench query over the same day", async () => {
+  it("daily report: every panel equals logbench report over the same day", async () => {
     const { page, problems } = await openPage(context, `${site!.url}/reports/daily`);
-    await waitForCharts(page, 8);
     const [day] = await logbenchQuery(config, "select strftime(epoch_ms(min(ts)), '%Y-%m-%d') d from events");
     expect(day!.d).toBe("1995-07-01");
-    const where = "ts >= epoch_ms(TIMESTAMP '1995-07-01') AND ts < epoch_ms(TIMESTAMP '1995-07-02')";
-    // epoch_ms(TIMESTAMP) gives milliseconds back: the filter is the UTC day, as the report's.
-    expect(await numberOf(page, "total-requests")).toBe(
-      n(await logbenchQuery(config, `select count(*) n from events where ${where}`)),
-    );
-    const panels: Array<[string, string, string]> = [
-      [
-        "topPaths",
-        "path",
-        `select path, count(*) requests from events where ${where} group by path order by requests desc, path limit 10`,
-      ],
-      [
-        "topHosts",
-        "host",
-        `select host, count(*) requests from events where ${where} group by host order by requests desc, host limit 10`,
-      ],
-      [
-        "statuses",
-        "status",
-        `select status, count(*) requests from events where ${where} group by status order by requests desc, status`,
-      ],
-    ];
-    for (const [id, column, sql] of panels) {
-      const rows = await tableRows(page.locator(`[data-testid="panel-${id}"]`));
-      // The report also shows bytes for paths and hosts; compare the key and the request count.
-      expect(
-        rows.map((r) => r.slice(0, 2)),
-        id,
-      ).toEqual(asText(await logbenchQuery(config, sql), [column, "requests"]));
-    }
+    await expectPageShowsReport(page, await logbenchReport(config, "1995-07-01", "1995-07-02"));
     const stamp = await page.locator('[data-testid="stamp"]').innerText();
-    expect(stamp).toContain("1995-07-01");
     expect(stamp).toContain(config);
     await screenshot(page, "daily");
     expect(problems).toEqual([]);
-  }, 120_000);
+  }, 180_000);
+
+  it("daily report on the elastic sample: GoAccess's and logbench report's numbers, the day before and the week before, a filter bar that changes every panel", async () => {
+    const elastic = await writeElasticArchive();
+    const before = Date.now();
+    const built = await buildSite(elastic.configFile, "report-site", { LOGBENCH_REPORT_DAY: "2015-05-19" });
+    const after = Date.now();
+    expect(built.code, `${built.stdout.slice(-3000)}\n${built.stderr.slice(-3000)}`).toBe(0);
+    expect(built.fetches).toEqual([]);
+    const reportSite = await serveStatic(built.output);
+    try {
+      const { page, problems } = await openPage(context, `${reportSite.url}/reports/daily`);
+      await expectPageShowsReport(page, await logbenchReport(elastic.configFile, "2015-05-19", "2015-05-20"));
+      // The day before is the report of the 18th; a week before (the 12th) there was nothing.
+      const prev = await logbenchReport(elastic.configFile, "2015-05-18", "2015-05-19");
+      for (const id of GENERAL) {
+        const c = await card(page, id);
+        expect(c.prevDay, `${id} the day before`).toBe(prev.general[id]);
+        expect(c.prevWeek, `${id} the week before`).toBe(0);
+      }
+      // GoAccess on the whole file, per day (neither day holds the dead-lettered line, which is on the 20th).
+      const gaFile = join(elastic.dir, "ga.json");
+      await runGoaccess(gaFile);
+      const ga = JSON.parse(readFileSync(gaFile, "utf8"));
+      const gaDay = (d: string) => ga.visitors.data.find((r: { data: string }) => r.data === d);
+      for (const [d, k] of [
+        ["20150519", "day"],
+        ["20150518", "prevDay"],
+      ] as const) {
+        expect((await card(page, "valid_requests"))[k]).toBe(gaDay(d).hits.count);
+        expect((await card(page, "unique_visitors"))[k]).toBe(gaDay(d).visitors.count);
+        expect((await card(page, "bandwidth"))[k]).toBe(gaDay(d).bytes.count);
+      }
+      // Built at: the stamp holds the build's own time, between the test's clock before and after the build.
+      const builtAt = Number(await page.locator('[data-testid="built-at"]').getAttribute("data-value"));
+      expect(builtAt).toBeGreaterThanOrEqual(before);
+      expect(builtAt).toBeLessThanOrEqual(after);
+      expect(await page.locator('[data-testid="built-at"]').innerText()).toBe(
+        `${new Date(builtAt).toISOString().slice(0, 19).replace("T", " ")} UTC`,
+      );
+      // The data range: the three days' events, counted from the raw lines.
+      const raw = rawEvents(elastic.lines);
+      const inDays = raw.filter((e) => e.day === "20150518" || e.day === "20150519" || e.day === "20150512");
+      const range = page.locator('[data-testid="data-range"]');
+      expect(Number(await range.getAttribute("data-events"))).toBe(inDays.length);
+      expect(Number(await range.getAttribute("data-first"))).toBe(Math.min(...inDays.map((e) => e.ts)));
+      expect(Number(await range.getAttribute("data-last"))).toBe(Math.max(...inDays.map((e) => e.ts)));
+      await screenshot(page, "daily-elastic");
+
+      // Filter: agent ~ Firefox and status = 200. Every panel against the raw lines, counted here.
+      await page.locator('[data-testid="filter-agent-mode"]').selectOption("~");
+      await page.locator('[data-testid="filter-agent"]').fill("Firefox");
+      await page.locator('[data-testid="filter-status"]').fill("200");
+      await page.locator('[data-testid="filter-apply"]').click();
+      const picked = raw.filter((e) => /Firefox/.test(e.agent) && e.status === 200);
+      const today = picked.filter((e) => e.day === "20150519");
+      const yesterday = picked.filter((e) => e.day === "20150518");
+      await page.locator('[data-testid="filter-active"]').waitFor({ timeout: 60_000 });
+      await expect.poll(async () => (await card(page, "valid_requests")).day, { timeout: 60_000 }).toBe(today.length);
+      const sumHits = (rows: PageRow[]) => rows.reduce((a, r) => a + r.hits, 0);
+      await expect
+        .poll(async () => sumHits(await panelRows(page, "visit_time")), { timeout: 60_000 })
+        .toBe(today.length);
+      expect(await card(page, "valid_requests")).toEqual({ day: today.length, prevDay: yesterday.length, prevWeek: 0 });
+      expect((await card(page, "bandwidth")).day).toBe(today.reduce((a, e) => a + e.bytes, 0));
+      expect((await card(page, "unique_visitors")).day).toBe(new Set(today.map((e) => `${e.host} ${e.agent}`)).size);
+      expect((await card(page, "failed_requests")).day).toBeNull();
+      const tally = (events: RawEvent[], key: (e: RawEvent) => string | null) => {
+        const m = new Map<string, number>();
+        for (const e of events) {
+          const k = key(e);
+          if (k !== null) m.set(k, (m.get(k) ?? 0) + 1);
+        }
+        return m;
+      };
+      // Each shown row has the raw lines' count for its key, today and the day before, and the totals agree.
+      const check = async (id: string, key: (e: RawEvent) => string | null, rowKey = (r: PageRow): string => r.key) => {
+        const now = tally(today, key);
+        const before = tally(yesterday, key);
+        const rows = await panelRows(page, id);
+        expect(rows.length, `${id} rows`).toBe(Math.min(now.size, id === "visit_time" ? 24 : 10));
+        for (const r of rows) {
+          expect(r.hits, `${id} ${r.key}`).toBe(now.get(rowKey(r)));
+          expect(r.prevDay, `${id} ${r.key} the day before`).toBe(before.get(rowKey(r)) ?? 0);
+        }
+        const top = [...now.values()].sort((a, b) => b - a).slice(0, rows.length);
+        if (id !== "visit_time")
+          expect(
+            rows.map((r) => r.hits),
+            `${id} top hits`,
+          ).toEqual(top);
+        const total = await page.locator(`[data-testid="panel-${id}-total"]`).getAttribute("data-value");
+        expect(Number(total), `${id} total`).toBe(now.size);
+      };
+      await check("visit_time", (e) => e.hour);
+      await check("hosts", (e) => e.host);
+      await check(
+        "status_codes",
+        (e) => `${String(e.status)[0]}xx`,
+        (r) => r.key.slice(0, 3),
+      );
+      // Request rows are per method, request and protocol (GoAccess's key).
+      const withProtocol = (r: PageRow) => `${r.key} ${r.protocol}`;
+      await check("requests", (e) => (e.static ? null : `${e.method} ${e.request} ${e.protocol}`), withProtocol);
+      await check("static_requests", (e) => (e.static ? `${e.method} ${e.request} ${e.protocol}` : null), withProtocol);
+      await check("referring_sites", (e) => e.site);
+      await check("referrers", (e) => (e.referrer === "-" ? null : e.referrer));
+      expect(await panelRows(page, "not_found"), "status = 200 leaves no 404").toEqual([]);
+      for (const id of ["browsers", "os"]) expect(sumHits(await panelRows(page, id)), id).toBe(today.length);
+      expect((await panelRows(page, "browsers"))[0]!.key).toBe("Firefox");
+      await screenshot(page, "daily-elastic-filtered");
+
+      // A host equality filter narrows further; clearing gives the day back.
+      await page.locator('[data-testid="filter-host"]').fill(today[0]!.host);
+      await page.locator('[data-testid="filter-apply"]').click();
+      await expect
+        .poll(async () => (await card(page, "valid_requests")).day, { timeout: 60_000 })
+        .toBe(today.filter((e) => e.host === today[0]!.host).length);
+      await page.locator('[data-testid="filter-clear"]').click();
+      await expect
+        .poll(async () => (await card(page, "valid_requests")).day, { timeout: 60_000 })
+        .toBe(raw.filter((e) => e.day === "20150519").length);
+      expect(problems).toEqual([]);
+    } finally {
+      await reportSite.close();
+    }
+  }, 600_000);
 
   it("live page under the preview server shows windows arriving while more lines are replayed", async () => {
     daemon = startDaemon(config);
@@ -304,4 +401,64 @@ describe.sequential("notebooks", () => {
 /** While the daemon is stopped, the pages' tries to reach its API fail; that is the case they handle. */
 function isDaemonAway(problem: string): boolean {
   return problem.includes(`127.0.0.1:${apiPort}`) || /ERR_CONNECTION_REFUSED/.test(problem);
+}
+
+async function runGoaccess(out: string): Promise<void> {
+  const r = await run(
+    "goaccess",
+    [ELASTIC_SAMPLE, "--log-format=COMBINED", "--no-ip-validation", "-o", out],
+    process.env,
+  );
+  if (r.code !== 0) throw new Error(`goaccess exited ${r.code}: ${r.stderr}`);
+}
+
+/** One line of the elastic sample, read with a regex here (not logbench's parser), with GoAccess's keys. */
+interface RawEvent {
+  ts: number;
+  day: string;
+  hour: string;
+  host: string;
+  method: string;
+  /** The request target, every %XX decoded once (GoAccess's key). */
+  request: string;
+  protocol: string;
+  static: boolean;
+  status: number;
+  bytes: number;
+  referrer: string;
+  site: string | null;
+  agent: string;
+}
+
+const STATIC = new RegExp(
+  `\\.(${[...readFileSync("/etc/goaccess/goaccess.conf", "utf8").matchAll(/^static-file \.(\S+)$/gm)].map((m) => m[1]).join("|")})$`,
+  "i",
+);
+
+function rawEvents(lines: string[]): RawEvent[] {
+  const LINE =
+    /^(\S+) \S+ \S+ \[(\d\d)\/May\/2015:(\d\d):(\d\d):(\d\d) \+0000\] "(\S+) (\S+) (\S+)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"$/;
+  return lines.flatMap((line) => {
+    const m = LINE.exec(line);
+    if (!m) return [];
+    const [, host, d, hh, mm, ss, method, target, protocol, status, bytes, referrer, agent] = m;
+    const path = target!.split("?")[0]!;
+    return [
+      {
+        ts: Date.UTC(2015, 4, Number(d), Number(hh), Number(mm), Number(ss)),
+        day: `201505${d}`,
+        hour: hh!,
+        host: host!,
+        method: method!,
+        protocol: protocol!,
+        request: target!.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+        static: STATIC.test(path),
+        status: Number(status),
+        bytes: bytes === "-" ? 0 : Number(bytes),
+        referrer: referrer!,
+        site: /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(referrer!)?.[1] ?? null,
+        agent: agent!,
+      },
+    ];
+  });
 }
