@@ -31,6 +31,9 @@ import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from
 import type { KafkaBusConfig } from "./config.ts";
 import { kafkaError, kafkaRetry } from "./errors.ts";
 
+/** Crashes kafkajs does not restart from, answered with a new consumer before the subscription fails. */
+const MAX_CRASH_RESTARTS = 3;
+
 export function toBusMessage(partition: number, m: KafkaMessage): BusMessage {
   return {
     partition,
@@ -132,6 +135,8 @@ export async function subscribeKafka(
   // Watchdog state: when a batch last started or ended (or the group was joined), and a restart under way.
   let lastProgress = Date.now();
   let restarting: { done: Promise<void>; joined: () => void } | null = null;
+  /** Crashes kafkajs gave up on, answered with a new consumer since the last batch. */
+  let crashRestarts = 0;
   /** No second restart before the first one joined the group, or this long passed without a join. */
   let noRestartBefore = 0;
   let watchdog: NodeJS.Timeout | null = null;
@@ -165,12 +170,23 @@ export async function subscribeKafka(
     const behind = await lagging();
     if (!behind || behind.length === 0 || Date.now() - lastProgress < config.stallTimeout || inFlight.size > 0) return;
     if (lifecycle.state !== "running" || restarting) return;
-    let joined!: () => void;
-    restarting = { done: new Promise<void>((r) => (joined = r)), joined };
     log.warn("No fetch progress while partitions have messages to read; restarting the Kafka consumer.", {
       idleMs: idleFor,
       partitions: behind,
     });
+    await restartConsumer();
+  };
+  /** Replace the kafkajs consumer by a new one that joins the group again (watchdog, or a crash kafkajs gave up on). */
+  let restartRun: Promise<void> | null = null;
+  const restartConsumer = (): Promise<void> => {
+    restartRun ??= replaceConsumer().finally(() => {
+      restartRun = null;
+    });
+    return restartRun;
+  };
+  const replaceConsumer = async () => {
+    let joined!: () => void;
+    restarting = { done: new Promise<void>((r) => (joined = r)), joined };
     ctx.metrics.inc("logbench_bus_consumer_restarts_total", restartLabels);
     noRestartBefore = Date.now() + Math.max(config.stallTimeout, 3 * config.sessionTimeout);
     // A new kafkajs consumer, not stop() and run() on the old one: its runner may be inside its own
@@ -182,8 +198,10 @@ export async function subscribeKafka(
     listen(consumer);
     try {
       await old.disconnect().catch((err: unknown) => log.warn("Leaving the stalled consumer failed", { error: err }));
-      if (lifecycle.state !== "running") return;
+      if (!lifecycle.active) return;
       await start(consumer);
+      // A stop that came while the new consumer was starting must not leave it in the group.
+      if (!lifecycle.active) await consumer.disconnect();
     } catch (err) {
       fail(kafkaError(`restarting the consumer of ${topic} in group ${group}`, err));
     } finally {
@@ -233,6 +251,7 @@ export async function subscribeKafka(
   }
 
   function onJoin(memberAssignment: Record<string, number[]>): void {
+    if (!lifecycle.active) return; // stopping: shutdown revokes what is assigned
     lastProgress = Date.now();
     noRestartBefore = 0;
     if (restarting) {
@@ -258,9 +277,24 @@ export async function subscribeKafka(
     revokeAll(false);
     if (payload.restart) {
       log.warn("Kafka consumer crashed, kafkajs restarts it", { error: payload.error });
-    } else {
-      fail(kafkaError(`consuming ${topic} in group ${group}`, payload.error));
+      return;
     }
+    const error = kafkaError(`consuming ${topic} in group ${group}`, payload.error);
+    // kafkajs gives up on answers it does not know as retriable (a SyncGroup refused in the middle of a
+    // rebalance, seen on the mock when a member dies). A few fresh consumers are tried before the stage stops;
+    // a refusal that stays (authorization, a deleted topic) ends the subscription at once.
+    const permanent = error.code === "PERMISSION" || error.code === "NOT_FOUND";
+    if (permanent || crashRestarts >= MAX_CRASH_RESTARTS || !lifecycle.active) {
+      fail(error);
+      return;
+    }
+    if (restarting) return; // the restart under way joins again
+    crashRestarts++;
+    log.warn("Kafka consumer crashed and kafkajs gave up; starting a new consumer.", {
+      error: payload.error,
+      attempt: crashRestarts,
+    });
+    void restartConsumer();
   }
   listen(consumer);
 
@@ -293,6 +327,7 @@ export async function subscribeKafka(
         resolveOffset(batch.lastOffset());
         if (assigned.includes(batch.partition)) expected.set(batch.partition, Number(batch.lastOffset()) + 1);
       }
+      crashRestarts = 0;
     } finally {
       clearInterval(beat);
       lastProgress = Date.now();
@@ -308,6 +343,7 @@ export async function subscribeKafka(
   /** Stop fetching, let the batch in flight and the pending callbacks finish, revoke, leave the group. */
   async function shutdown(): Promise<void> {
     if (watchdog) clearInterval(watchdog);
+    await restartRun?.catch(() => {});
     try {
       consumer.pause([{ topic }]);
     } catch {
