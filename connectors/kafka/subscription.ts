@@ -14,9 +14,10 @@
  *
  * Watchdog: kafkajs can keep fetching from a broker that no longer leads a partition, or wait on metadata it does
  * not refresh, for minutes after a leader move. When no batch arrived for `stallTimeout` while nothing is in
- * flight and an assigned partition has messages past the next offset to read, the consumer is stopped and run
- * again (leave, rejoin, fresh metadata): logged, and counted in logbench_bus_consumer_restarts_total. Commits
- * made during the restart wait for the rejoin instead of being dropped by kafkajs.
+ * flight and an assigned partition has messages past the next offset to read, the consumer is replaced by a new
+ * one (leave, rejoin, fresh metadata): logged, and counted in logbench_bus_consumer_restarts_total. Commits made
+ * during the restart wait for the rejoin instead of being dropped by kafkajs. A crash kafkajs does not restart
+ * from is answered the same way, a few times, before the subscription fails.
  *
  * Loss to retention: kafkajs resets an out-of-range position to the default offset with a WARN and nothing
  * else. So the subscription tracks the next offset it expects per partition (the commit, a seek, the batch
