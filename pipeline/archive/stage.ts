@@ -129,8 +129,14 @@ export class ArchiveStage {
     let handedOver = false;
     for (const { partition } of assigned) {
       const { store, topic } = this.deps;
-      if (await this.retrying(`claiming partition ${partition}`, () => claim(store, topic, partition, this.member)))
-        handedOver = true;
+      // Best effort: an archive that refuses the claim refuses the rolls too, and they report it.
+      const took = await this.retrying(`claiming partition ${partition}`, () =>
+        claim(store, topic, partition, this.member),
+      ).catch((err: unknown) => {
+        this.deps.ctx.logger.warn("Could not claim the partition in the archive.", { partition, err });
+        return false;
+      });
+      if (took) handedOver = true;
     }
     if (handedOver) await new Promise((r) => setTimeout(r, HANDOFF_GRACE_MS));
     for (const { partition, committed } of assigned) {
@@ -254,7 +260,8 @@ export class ArchiveStage {
       await store.create(walTmp, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
       // The partition moved to another daemon: its recovery may have read the log already, so this roll must not
       // land. The records stay uncommitted; the new owner reads them from the bus.
-      if ((await readOwner(store, topic, partition)) !== this.member) return false;
+      const owner = await readOwner(store, topic, partition);
+      if (owner !== null && owner !== this.member) return false;
       await renameInto(store, walTmp, wal);
       return true;
     });
