@@ -145,7 +145,8 @@ describe("leader moves and broker restarts", () => {
     await waitFor(
       () => distinctValues(c.byOffset) >= 40,
       "all 40 messages after the fetches work again",
-      RESUME_WITHIN_MS,
+      // Not the 30 s of a leader move: a restart that joined while fetches still failed waits out its throttle.
+      90_000,
     );
     expect(c.byOffset.size).toBe(40);
     expect(distinctValues(c.byOffset)).toBe(40);
