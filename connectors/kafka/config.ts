@@ -35,6 +35,11 @@ export const kafkaBusSchema = z
       .default(3)
       .describe("Partitions whose batches are processed at the same time by one member"),
     retries: z.number().int().min(0).default(5).describe("Retries of a failing request before giving up"),
+    stallTimeout: duration("10s")
+      .default(10_000)
+      .describe(
+        "Restart the consumer when no batch arrived for this long while an assigned partition has messages to read (a fetch stuck after a leader move); 0 turns the watchdog off",
+      ),
     allowAutoTopicCreation: z
       .boolean()
       .default(false)

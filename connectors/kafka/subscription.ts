@@ -12,6 +12,13 @@
  * Per-partition order and back-pressure come from kafkajs itself: a fetcher waits until every batch
  * it handed out is processed before it fetches again, and a partition belongs to one fetcher.
  *
+ * Watchdog: kafkajs can keep fetching from a broker that no longer leads a partition, or wait on metadata it does
+ * not refresh, for minutes after a leader move. When no batch arrived for `stallTimeout` while nothing is in
+ * flight and an assigned partition has messages past the next offset to read, the consumer is replaced by a new
+ * one (leave, rejoin, fresh metadata): logged, and counted in logbench_bus_consumer_restarts_total. Commits made
+ * during the restart wait for the rejoin instead of being dropped by kafkajs. A crash kafkajs does not restart
+ * from is answered the same way, a few times, before the subscription fails.
+ *
  * Loss to retention: kafkajs resets an out-of-range position to the default offset with a WARN and nothing
  * else. So the subscription tracks the next offset it expects per partition (the commit, a seek, the batch
  * before) and reports offsets below the low watermark through onLost: on assignment (then it seeks to the low
@@ -24,6 +31,9 @@ import { SubscriptionLifecycle } from "../subscription-lifecycle.ts";
 import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
 import { kafkaError, kafkaRetry } from "./errors.ts";
+
+/** Crashes kafkajs does not restart from, answered with a new consumer before the subscription fails. */
+const MAX_CRASH_RESTARTS = 3;
 
 export function toBusMessage(partition: number, m: KafkaMessage): BusMessage {
   return {
@@ -63,15 +73,18 @@ export async function subscribeKafka(
 ): Promise<Subscription> {
   const { topic, group } = options;
   const log = ctx.logger.child({ topic, group });
-  const consumer: Consumer = kafka.consumer({
-    groupId: group,
-    sessionTimeout: config.sessionTimeout,
-    heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeout / 10)),
-    maxBytesPerPartition: config.maxBatchBytes,
-    maxWaitTimeInMs: config.fetchMaxWait,
-    allowAutoTopicCreation: false,
-    retry: kafkaRetry(config.retries),
-  });
+  const newConsumer = (): Consumer =>
+    kafka.consumer({
+      groupId: group,
+      sessionTimeout: config.sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeout / 10)),
+      maxBytesPerPartition: config.maxBatchBytes,
+      maxWaitTimeInMs: config.fetchMaxWait,
+      allowAutoTopicCreation: false,
+      retry: kafkaRetry(config.retries),
+    });
+  // Replaced by a watchdog restart; events of a replaced consumer are ignored.
+  let consumer: Consumer = newConsumer();
 
   let assigned: number[] = [];
   // Partitions whose onRevoked is pending: the stage may still commit them (the coordinator accepts
@@ -120,6 +133,83 @@ export async function subscribeKafka(
     returned = resolve;
   });
 
+  // Watchdog state: when a batch last started or ended (or the group was joined), and a restart under way.
+  let lastProgress = Date.now();
+  let restarting: { done: Promise<void>; joined: () => void } | null = null;
+  /** Crashes kafkajs gave up on, answered with a new consumer since the last batch. */
+  let crashRestarts = 0;
+  /** No second restart before the first one joined the group, or this long passed without a join. */
+  let noRestartBefore = 0;
+  let watchdog: NodeJS.Timeout | null = null;
+  const restartLabels = { group, topic };
+  ctx.metrics.describe(
+    "logbench_bus_consumer_restarts_total",
+    "counter",
+    "Kafka consumers restarted by the watchdog: no fetch progress while partitions had messages to read",
+  );
+  /** Assigned partitions with messages past the next offset to read, or null when the brokers cannot say. */
+  const lagging = async (): Promise<number[] | null> => {
+    let offsets: Awaited<ReturnType<Admin["fetchTopicOffsets"]>>;
+    try {
+      offsets = await (await admin()).fetchTopicOffsets(topic);
+    } catch {
+      return null; // brokers unreachable: kafkajs's own retries and crash-restart handle an outage
+    }
+    const out: number[] = [];
+    for (const o of offsets) {
+      if (!assigned.includes(o.partition)) continue;
+      const next = expected.get(o.partition) ?? Number(o.low);
+      if (Number(o.high) > next) out.push(o.partition);
+    }
+    return out;
+  };
+  const checkStall = async () => {
+    if (lifecycle.state !== "running" || restarting || assigned.length === 0 || inFlight.size > 0) return;
+    if (Date.now() < noRestartBefore) return;
+    const idleFor = Date.now() - lastProgress;
+    if (idleFor < config.stallTimeout) return;
+    const behind = await lagging();
+    if (!behind || behind.length === 0 || Date.now() - lastProgress < config.stallTimeout || inFlight.size > 0) return;
+    if (lifecycle.state !== "running" || restarting) return;
+    log.warn("No fetch progress while partitions have messages to read; restarting the Kafka consumer.", {
+      idleMs: idleFor,
+      partitions: behind,
+    });
+    await restartConsumer();
+  };
+  /** Replace the kafkajs consumer by a new one that joins the group again (watchdog, or a crash kafkajs gave up on). */
+  let restartRun: Promise<void> | null = null;
+  const restartConsumer = (): Promise<void> => {
+    restartRun ??= replaceConsumer().finally(() => {
+      restartRun = null;
+    });
+    return restartRun;
+  };
+  const replaceConsumer = async () => {
+    let joined!: () => void;
+    restarting = { done: new Promise<void>((r) => (joined = r)), joined };
+    ctx.metrics.inc("logbench_bus_consumer_restarts_total", restartLabels);
+    noRestartBefore = Date.now() + Math.max(config.stallTimeout, 3 * config.sessionTimeout);
+    // A new kafkajs consumer, not stop() and run() on the old one: its runner may be inside its own
+    // crash-restart, and a run() then finds it "already running". The stage may still commit what it
+    // rolls on revoke: commit() waits for the new member to join.
+    revokeAll(true);
+    const old = consumer;
+    consumer = newConsumer();
+    listen(consumer);
+    try {
+      await old.disconnect().catch((err: unknown) => log.warn("Leaving the stalled consumer failed", { error: err }));
+      if (!lifecycle.active) return;
+      await start(consumer);
+      // A stop that came while the new consumer was starting must not leave it in the group.
+      if (!lifecycle.active) await consumer.disconnect();
+    } catch (err) {
+      fail(kafkaError(`restarting the consumer of ${topic} in group ${group}`, err));
+    } finally {
+      lastProgress = Date.now();
+    }
+  };
+
   const drain = async () => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
@@ -145,10 +235,32 @@ export async function subscribeKafka(
     });
   };
 
-  const { GROUP_JOIN, REBALANCING, CRASH } = consumer.events;
-  consumer.on(GROUP_JOIN, (event) => {
+  function listen(c: Consumer): void {
+    const { GROUP_JOIN, REBALANCING, CRASH } = c.events;
+    c.on(GROUP_JOIN, (event) => c === consumer && onJoin(event.payload.memberAssignment));
+    c.on(REBALANCING, () => {
+      if (c !== consumer) return;
+      lastProgress = Date.now();
+      revokeAll(true);
+    });
+    c.on(CRASH, (event) => c === consumer && onCrash(event.payload));
+  }
+  async function start(c: Consumer): Promise<void> {
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await c.run(runOptions);
+  }
+
+  function onJoin(memberAssignment: Record<string, number[]>): void {
+    if (!lifecycle.active) return; // stopping: shutdown revokes what is assigned
+    lastProgress = Date.now();
+    noRestartBefore = 0;
+    if (restarting) {
+      restarting.joined();
+      restarting = null;
+    }
     revokeAll(true);
-    const partitions = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    const partitions = [...(memberAssignment[topic] ?? [])].sort((a, b) => a - b);
     assigned = partitions;
     enqueue(async () => {
       await subscribeReturned;
@@ -160,21 +272,37 @@ export async function subscribeKafka(
       );
       await checkRetention(partitions);
     });
-  });
-  consumer.on(REBALANCING, () => revokeAll(true));
-  consumer.on(CRASH, (event) => {
+  }
+  function onCrash(payload: { error: Error; restart: boolean }): void {
     if (!lifecycle.active) return;
     revokeAll(false);
-    if (event.payload.restart) {
-      log.warn("Kafka consumer crashed, kafkajs restarts it", { error: event.payload.error });
-    } else {
-      fail(kafkaError(`consuming ${topic} in group ${group}`, event.payload.error));
+    if (payload.restart) {
+      log.warn("Kafka consumer crashed, kafkajs restarts it", { error: payload.error });
+      return;
     }
-  });
+    const error = kafkaError(`consuming ${topic} in group ${group}`, payload.error);
+    // kafkajs gives up on answers it does not know as retriable (a SyncGroup refused in the middle of a
+    // rebalance, seen on the mock when a member dies). A few fresh consumers are tried before the stage stops;
+    // a refusal that stays (authorization, a deleted topic) ends the subscription at once.
+    const permanent = error.code === "PERMISSION" || error.code === "NOT_FOUND";
+    if (permanent || crashRestarts >= MAX_CRASH_RESTARTS || !lifecycle.active) {
+      fail(error);
+      return;
+    }
+    if (restarting) return; // the restart under way joins again
+    crashRestarts++;
+    log.warn("Kafka consumer crashed and kafkajs gave up; starting a new consumer.", {
+      error: payload.error,
+      attempt: crashRestarts,
+    });
+    void restartConsumer();
+  }
+  listen(consumer);
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     // A slow onAssigned or sink must not cost the membership: kafkajs only heartbeats between batches.
     const beat = setInterval(() => heartbeat().catch(() => {}), Math.max(500, Math.floor(config.sessionTimeout / 3)));
+    lastProgress = Date.now();
     try {
       for (let seen = callbacks; ; seen = callbacks) {
         await seen;
@@ -200,13 +328,23 @@ export async function subscribeKafka(
         resolveOffset(batch.lastOffset());
         if (assigned.includes(batch.partition)) expected.set(batch.partition, Number(batch.lastOffset()) + 1);
       }
+      crashRestarts = 0;
     } finally {
       clearInterval(beat);
+      lastProgress = Date.now();
     }
+  };
+  const runOptions = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: config.concurrency,
+    eachBatch,
   };
 
   /** Stop fetching, let the batch in flight and the pending callbacks finish, revoke, leave the group. */
   async function shutdown(): Promise<void> {
+    if (watchdog) clearInterval(watchdog);
+    await restartRun?.catch(() => {});
     try {
       consumer.pause([{ topic }]);
     } catch {
@@ -234,14 +372,7 @@ export async function subscribeKafka(
   }
 
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.concurrency,
-      eachBatch,
-    });
+    await start(consumer);
   } catch (err) {
     await consumer.disconnect().catch(() => {});
     onEnd();
@@ -250,12 +381,21 @@ export async function subscribeKafka(
 
   lifecycle.started();
   setImmediate(returned);
+  if (config.stallTimeout > 0) {
+    watchdog = setInterval(() => void checkStall(), Math.max(500, Math.floor(config.stallTimeout / 5)));
+    watchdog.unref();
+  }
   return {
     async commit(partition, offset, metadata) {
       if (lifecycle.ended) {
         throw new LogbenchError("CONFLICT", `committing ${topic}/${partition}: the subscription has ended`, {
           retryable: false,
         });
+      }
+      // During a watchdog restart kafkajs would drop the commit silently: wait for the rejoin (bounded).
+      if (restarting) {
+        const bound = new Promise<void>((r) => setTimeout(r, config.sessionTimeout * 2).unref());
+        await Promise.race([restarting.done, bound]);
       }
       if (!assigned.includes(partition) && !revoking.has(partition)) {
         // kafkajs silently drops commits while its runner is down; say so instead.

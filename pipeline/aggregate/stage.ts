@@ -10,6 +10,7 @@
  * before watermarks were per source ({c, w}) is read with `w` as every source's watermark.
  */
 import type { Context } from "../../connectors/context.ts";
+import { isLogbenchError } from "../../connectors/errors.ts";
 import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
@@ -123,7 +124,9 @@ export class AggregateStage {
   /** The newest windows first, merged over this daemon's partitions and sources. */
   windows(limit = 30): WindowSummary[] {
     const { topK } = this.deps.config;
+    // A reassigned partition's states are dropped from `recent` (onAssigned): a start may have none left.
     return [...this.recent.keys()]
+      .filter((start) => this.recent.get(start)!.size > 0)
       .sort((a, b) => b - a)
       .slice(0, limit)
       .map((start) => {
@@ -253,7 +256,18 @@ export class AggregateStage {
     const ws = Object.fromEntries(st.windows.watermarks);
     const newest = Math.max(st.windows.fallbackWatermark, ...Object.values(ws));
     const checkpoint: Checkpoint = { c: st.next, w: Number.isFinite(newest) ? newest : null, ws };
-    await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
+    try {
+      await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
+    } catch (err) {
+      // A rebalance fenced this member (CONFLICT): the partition's next owner resumes from the last commit and
+      // rewrites the same windows (idempotent), so this is no reason to stop the daemon.
+      if (!isLogbenchError(err, "CONFLICT")) throw err;
+      ctx.logger.warn("Committing the aggregate offset was refused by a rebalance; the next owner redoes it.", {
+        partition,
+        error: (err as Error).message,
+      });
+      return;
+    }
     if (checkpoint.w !== null)
       ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
     if (changed.length) {

@@ -29,6 +29,7 @@ import {
   walEntryPath,
   walTmpPath,
 } from "./layout.ts";
+import { claim, HANDOFF_GRACE_MS, newMemberId, readOwner } from "./ownership.ts";
 import { type Compression, joinLines, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
@@ -80,6 +81,8 @@ export class ArchiveStage {
   private failed = false;
 
   private readonly format: ArchiveFormat<unknown>;
+  /** This stage's name in the partitions' claims (ownership.ts). */
+  private readonly member = newMemberId();
 
   constructor(private readonly deps: ArchiveStageDeps) {
     this.format = deps.format ?? (EVENTS_FORMAT as ArchiveFormat<unknown>);
@@ -131,6 +134,20 @@ export class ArchiveStage {
   }
 
   private async onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
+    // Claim first, and give a previous owner's last roll time to land before recovery reads the log.
+    let handedOver = false;
+    for (const { partition } of assigned) {
+      const { store, topic } = this.deps;
+      // Best effort: an archive that refuses the claim refuses the rolls too, and they report it.
+      const took = await this.retrying(`claiming partition ${partition}`, () =>
+        claim(store, topic, partition, this.member),
+      ).catch((err: unknown) => {
+        this.deps.ctx.logger.warn("Could not claim the partition in the archive.", { partition, err });
+        return false;
+      });
+      if (took) handedOver = true;
+    }
+    if (handedOver) await new Promise((r) => setTimeout(r, HANDOFF_GRACE_MS));
     for (const { partition, committed } of assigned) {
       const resume = await this.retrying(`recovering partition ${partition}`, () =>
         recoverPartition(this.deps.store, this.deps.topic, partition, this.deps.ctx.logger),
@@ -269,10 +286,26 @@ export class ArchiveStage {
     };
     const wal = walEntryPath(topic, partition, buf.last);
     const walTmp = walTmpPath(topic, partition, buf.last);
-    await this.retrying("writing the archive log entry", async () => {
+    const committed = await this.retrying("writing the archive log entry", async () => {
       await store.create(walTmp, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
+      // The partition moved to another daemon: its recovery may have read the log already, so this roll must not
+      // land. The records stay uncommitted; the new owner reads them from the bus.
+      const owner = await readOwner(store, topic, partition);
+      if (owner !== null && owner !== this.member) return false;
       await renameInto(store, walTmp, wal);
+      return true;
     });
+    if (!committed) {
+      for (const f of [walTmp, ...files.map((x) => x.tmp)]) await store.delete(f).catch(() => false);
+      for (const b of buf.buckets.values()) if (b.spool) await rm(b.spool.path, { force: true });
+      this.buffers.set(partition, emptyBuffer(buf.first));
+      ctx.logger.warn("Abandoned a roll: another daemon claimed the partition; it archives these records.", {
+        partition,
+        first: buf.first,
+        last: buf.last,
+      });
+      return;
+    }
     for (const f of files) {
       await this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final));
     }

@@ -273,7 +273,14 @@ export function busContract(name: string, make: () => Promise<BusFixture>): void
       const heldPartition = held!;
       // More records for every partition while the first batch is pending.
       await fx.bus.produce(fx.topic, records(30, BASE, "w"));
-      await new Promise((r) => setTimeout(r, 1_000));
+      // A witness instead of a pause: a second group reads all 60 records, the new ones of the held partition
+      // too, so they were there to be fetched; the held partition still has had only its first batch.
+      const witness = await collect(fx.bus, fx.topic, "g-backpressure-witness");
+      await waitFor(() => witness.got.length >= 60, "a second group to read all 60 records");
+      await witness.sub.stop();
+      expect(
+        witness.got.filter((m) => m.partition === heldPartition && text(m).startsWith("w")).length,
+      ).toBeGreaterThan(0);
       expect(batches.get(heldPartition)).toBe(1);
       release();
       await waitFor(() => got.length >= 60, "all 60 messages after the release");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Partitioners } from "kafkajs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MetricsRegistry, silentContext, silentLogger } from "../../../connectors/context.ts";
 import { localBusSchema } from "../../../connectors/local/config.ts";
 import { createLocalBus } from "../../../connectors/local/file-log.ts";
@@ -12,6 +12,22 @@ import { crc32, crc32Js, encodeFrames } from "../../../connectors/local/frame.ts
 import { partitionForKey } from "../../../connectors/local/partitioner.ts";
 import type { Bus, BusMessage } from "../../../connectors/types.ts";
 import { busContract, waitFor } from "../../contracts/bus.ts";
+
+// tryLock as it is, but every attempt on a group's member lock is recorded with its outcome.
+const lockAttempts = vi.hoisted(() => [] as Array<{ path: string; granted: boolean }>);
+vi.mock("../../../connectors/local/lock-file.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../connectors/local/lock-file.ts")>();
+  return {
+    ...real,
+    tryLock: async (path: string, staleMs: number) => {
+      const lock = await real.tryLock(path, staleMs);
+      lockAttempts.push({ path, granted: lock !== null });
+      return lock;
+    },
+  };
+});
+const refusedMemberLocks = (dir: string, group: string) =>
+  lockAttempts.filter((a) => !a.granted && a.path === join(dir, "weblogs", "groups", group, "member.lock")).length;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..", "..");
@@ -64,8 +80,15 @@ function startChild(args: string[]): Child {
   return { process: child, lines, exited };
 }
 
-/** Everything in the topic, read through a fresh group. */
+/** Bytes of a record's frame, from the grammar in frame.ts: a 12-byte header, 12 fixed body bytes, key, value. */
+const frameBytes = (m: BusMessage) => 24 + (m.key === null ? 0 : Buffer.byteLength(m.key)) + m.value.length;
+
+/**
+ * Everything in the topic, read through a fresh group. Instead of a pause, it waits until every partition
+ * delivered the frame that ends at its high watermark: then nothing written before the call is still to come.
+ */
 async function readAll(bus: Bus, topic: string, expected: number): Promise<BusMessage[]> {
+  const ends = await bus.partitions(topic);
   const got: BusMessage[] = [];
   const sub = await bus.subscribe({
     topic,
@@ -74,9 +97,14 @@ async function readAll(bus: Bus, topic: string, expected: number): Promise<BusMe
       got.push(...m);
     },
   });
-  await waitFor(() => got.length >= expected, `${expected} messages`);
-  await new Promise((r) => setTimeout(r, 300));
+  const reachedEnd = ({ partition, low, high }: { partition: number; low: number; high: number }) => {
+    if (high <= low) return true;
+    const last = got.filter((m) => m.partition === partition).at(-1);
+    return last !== undefined && last.offset + frameBytes(last) >= high;
+  };
+  await waitFor(() => ends.every(reachedEnd), "every partition read up to its high watermark");
   await sub.stop();
+  expect(got.length).toBeGreaterThanOrEqual(expected);
   return got;
 }
 
@@ -296,8 +324,10 @@ describe("local file log", () => {
         assignedHere.push(a.map((x) => x.partition));
       },
     });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Instead of a pause: the standby asked for the member lock three times and was refused each time.
+    await waitFor(() => refusedMemberLocks(dir, "shared") >= 3, "three refused membership attempts", 30_000);
     expect(standby.assigned()).toEqual([]);
+    expect(assignedHere).toEqual([]);
     active.process.kill("SIGKILL");
     await waitFor(() => standby.assigned().length === 3, "the standby to take over", 10_000);
     expect(assignedHere).toEqual([[0, 1, 2]]);

@@ -15,7 +15,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 export interface InfluxdServer {
   /** e.g. http://127.0.0.1:38309 */
   url: string;
+  /** Its data folder; give it to startInfluxd again (with the port) to restart the same server after kill(). */
+  dir: string;
   close(): Promise<void>;
+  /** Fault knob: SIGKILL, keeping the data folder (a crash, not a clean stop). */
+  kill(): Promise<void>;
+}
+
+export interface InfluxdOptions {
+  /** Reuse this data folder (after kill()); a fresh temp folder otherwise. */
+  dir?: string;
+  /** HTTP port; 0 (default) lets the kernel pick. */
+  port?: number;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -29,7 +40,7 @@ function findInfluxd(): string | null {
   return null;
 }
 
-function configText(dir: string): string {
+function configText(dir: string, port: number): string {
   // Port 0 everywhere: influxd logs the address it got ("Listening on HTTP" addr=…), read back below.
   return `reporting-disabled = true
 bind-address = "127.0.0.1:0"
@@ -59,7 +70,7 @@ bind-address = "127.0.0.1:0"
 
 [http]
   enabled = true
-  bind-address = "127.0.0.1:0"
+  bind-address = "127.0.0.1:${port}"
   auth-enabled = false
   log-enabled = false
   pprof-enabled = false
@@ -76,16 +87,16 @@ bind-address = "127.0.0.1:0"
 }
 
 /** Start influxd and wait until /ping answers 204. */
-export async function startInfluxd(): Promise<InfluxdServer> {
+export async function startInfluxd(options: InfluxdOptions = {}): Promise<InfluxdServer> {
   const binary = findInfluxd();
   if (!binary) {
     throw new Error("influxd not found on PATH: install InfluxDB 1.x with `apt-get install influxdb` (Debian package)");
   }
-  const dir = await mkdtemp(join(tmpdir(), "logbench-influxd-"));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "logbench-influxd-")));
   const configPath = join(dir, "influxdb.conf");
   const logPath = join(dir, "influxd.log");
-  await writeFile(configPath, configText(dir));
-  const log = createWriteStream(logPath);
+  await writeFile(configPath, configText(dir, options.port ?? 0));
+  const log = createWriteStream(logPath, { flags: "a" });
   const proc = spawn(binary, ["run", "-config", configPath], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
@@ -129,7 +140,15 @@ export async function startInfluxd(): Promise<InfluxdServer> {
       () => output,
       () => exited,
     );
-    return { url, close: stop };
+    const kill = async () => {
+      process.off("exit", killOnExit);
+      if (exited === null) {
+        proc.kill("SIGKILL");
+        await exit;
+      }
+      log.end();
+    };
+    return { url, dir, close: stop, kill };
   } catch (err) {
     const tail = (await readFile(logPath, "utf8").catch(() => output)).split("\n").slice(-15).join("\n");
     await stop();
