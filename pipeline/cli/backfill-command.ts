@@ -1,5 +1,4 @@
 /** `logbench backfill --from T --to T [--into series|bus] [--late] [--config FILE]` */
-import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
 import type { SeriesPoint, SeriesStore } from "../../connectors/types.ts";
 import { windowSpecs } from "../aggregate/window-spec.ts";
 import { type BackfillProgress, type BackfillResult, backfillBus, backfillSeries } from "../backfill/backfill.ts";
@@ -9,7 +8,7 @@ import { MEASUREMENTS } from "../model/window.ts";
 import { openArchive, openBus, openSeries, using } from "../readers/open.ts";
 import { parseInstant, parseRange } from "../readers/time-range.ts";
 import { parseOptions } from "./args.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { type CliIo, commandContext, EXIT } from "./io.ts";
 import { Progress, type ProgressStream } from "./progress.ts";
 
 const HELP = `Usage: logbench backfill --from T --to T [--into series|bus] [--config FILE]
@@ -54,11 +53,7 @@ export async function backfillCommand(args: string[], io: CliIo): Promise<number
       }
     : parseRange(values.from, values.to);
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = {
-    logger: createLogger({ level: "warn", write: (l) => io.stderr.write(l) }),
-    metrics: new MetricsRegistry(),
-    signal: io.signal,
-  };
+  const ctx = commandContext(io);
   const progress = progressLine(io);
   const started = Date.now();
   const archive = await openArchive(config, ctx);

@@ -1,5 +1,4 @@
 /** `logbench query "SQL" [--config FILE] [--format table|csv|json]` */
-import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
 import { defaultConfigPath, loadConfig } from "../config/load.ts";
 import { runSql } from "../query/catalog.ts";
 import { formatRows, type OutputFormat } from "../query/format.ts";
@@ -7,7 +6,7 @@ import { openSeries, using } from "../readers/open.ts";
 import { rangeSummary, summaryRows } from "../readers/summary.ts";
 import { parseRange } from "../readers/time-range.ts";
 import { parseOptions } from "./args.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { type CliIo, commandContext, EXIT } from "./io.ts";
 
 const HELP = `Usage: logbench query "SQL" [--config FILE] [--format table|csv|json]
        logbench query --summary --from T --to T [--source NAME] [--window LABEL] [--config FILE] [--format …]
@@ -73,11 +72,7 @@ export async function queryCommand(args: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = {
-    logger: createLogger({ level: "warn", write: (l) => io.stderr.write(l) }),
-    metrics: new MetricsRegistry(),
-    signal: io.signal,
-  };
+  const ctx = commandContext(io);
   const rows = await runSql(config, ctx, sql);
   io.stdout.write(formatRows(rows, values.format as OutputFormat));
   return EXIT.ok;
@@ -93,11 +88,7 @@ async function summaryCommand(
     return EXIT.usage;
   }
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = {
-    logger: createLogger({ level: "warn", write: (l) => io.stderr.write(l) }),
-    metrics: new MetricsRegistry(),
-    signal: io.signal,
-  };
+  const ctx = commandContext(io);
   const opened = await openSeries(config, ctx);
   const summary = await using(opened, (series) =>
     rangeSummary(series, config, {

@@ -1,11 +1,10 @@
 /** `logbench report --from T --to T [--format json|html|text] [--config F]`: GoAccess's panels over the archive. */
-import { createLogger, MetricsRegistry } from "../../connectors/context.ts";
 import { defaultConfigPath, loadConfig } from "../config/load.ts";
 import { withCatalog } from "../query/catalog.ts";
 import { computeReport } from "../report/compute.ts";
 import { renderHtml, renderText } from "../report/render.ts";
 import { parseOptions } from "./args.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { type CliIo, commandContext, EXIT } from "./io.ts";
 
 const HELP = `Usage: logbench report --from T --to T [--format json|html|text] [--config FILE] [--max-items N]
 
@@ -46,11 +45,7 @@ export async function reportCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   }
   const config = await loadConfig(values.config ?? defaultConfigPath, io.env);
-  const ctx = {
-    logger: createLogger({ level: "warn", write: (l) => io.stderr.write(l) }),
-    metrics: new MetricsRegistry(),
-    signal: io.signal,
-  };
+  const ctx = commandContext(io);
   const { classifyAgent } = await import("../report/agents.ts");
   const report = await withCatalog(
     config,
