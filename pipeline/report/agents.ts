@@ -63,17 +63,23 @@ export interface AgentClass {
   browserItem: string;
   os: string;
   osItem: string;
+  /**
+   * A crawler only because isbot names it (no contact URL where GoAccess looks for one, no script library):
+   * GoAccess may file such an agent elsewhere (archive.org's bot under "Others"). The report counts them.
+   */
+  isbotOnly: boolean;
 }
 
-const crawler = (agent: string): AgentClass => {
+const crawler = (agent: string, isbotOnly = false): AgentClass => {
   const name = /([A-Za-z][\w.-]*(?:bot|crawler|spider|slurp)[\w.-]*)/i.exec(agent)?.[1] ?? agent.split(/[\s/;(]/)[0];
   const item = name || "Crawler";
-  return { browser: "Crawlers", browserItem: item, os: "Crawlers", osItem: item };
+  return { browser: "Crawlers", browserItem: item, os: "Crawlers", osItem: item, isbotOnly };
 };
 
 /** Classify one user-agent string (call it once per distinct agent). */
 export function classifyAgent(agent: string): AgentClass {
-  if (CONTACT_URL.test(agent) || (isbot(agent) && CRAWLER_WORDS.test(agent))) return crawler(agent);
+  if (CONTACT_URL.test(agent)) return crawler(agent);
+  if (isbot(agent) && CRAWLER_WORDS.test(agent)) return crawler(agent, true);
   const r = new UAParser(agent).getResult();
   const name = r.browser.name;
   let browser = name ? (BROWSER_FAMILY[name] ?? name) : undefined;
@@ -88,8 +94,9 @@ export function classifyAgent(agent: string): AgentClass {
   const major = r.browser.version ?? "";
   const browserItem = name ? `${name}${major ? `/${major}` : ""}` : agent.slice(0, 60) || "-";
   const osName = r.os.name;
-  if (family === "Unknown" && !osName) return { browser: family, browserItem, os: "Unknown", osItem: "Unknown" };
+  if (family === "Unknown" && !osName)
+    return { browser: family, browserItem, os: "Unknown", osItem: "Unknown", isbotOnly: false };
   const os = !osName ? "Unknown" : LINUXES.has(osName) || osName === "linux" ? "Linux" : (OS_FAMILY[osName] ?? osName);
   const osItem = osName ? `${os === "Macintosh" ? "macOS" : os}${r.os.version ? ` ${r.os.version}` : ""}` : "Unknown";
-  return { browser: family, browserItem, os, osItem };
+  return { browser: family, browserItem, os, osItem, isbotOnly: false };
 }

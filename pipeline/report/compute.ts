@@ -67,6 +67,9 @@ export interface Report {
     /** What failed_requests counts, and the dead letters it could not place in time. */
     failed_requests_note: string;
     failed_without_time: number;
+    /** Requests under "Crawlers" only because isbot names their agent (GoAccess may file them elsewhere). */
+    crawlers_isbot_only: number;
+    crawlers_note: string;
   };
   panels: Record<PanelName, Panel>;
 }
@@ -157,7 +160,7 @@ export async function enrichEvents(conn: DuckDBConnection, range: ReportRange, s
   );
   await lookupTable(conn, scratch, "r_agents", "SELECT DISTINCT coalesce(agent, '') k FROM r_ev", (k) => {
     const c = range.classify(k);
-    return { k, browser: c.browser, browser_item: c.browserItem, os: c.os, os_item: c.osItem };
+    return { k, browser: c.browser, browser_item: c.browserItem, os: c.os, os_item: c.osItem, isbot_only: c.isbotOnly };
   });
   await lookupTable(
     conn,
@@ -232,6 +235,10 @@ export async function computeReport(conn: DuckDBConnection, range: ReportRange):
     const panels = {} as Record<PanelName, Panel>;
     for (const def of PANEL_DEFS) panels[def.id] = await panel(def);
     const failed = await failedRequests(conn, range);
+    const [bots] = await queryRows(
+      conn,
+      "SELECT count(*) n FROM r JOIN r_agents a ON a.k = coalesce(r.agent, '') WHERE a.isbot_only",
+    );
     const day = (ms: unknown) => (ms === null ? "" : new Date(Number(ms)).toISOString().slice(0, 10));
     return {
       general: {
@@ -250,6 +257,9 @@ export async function computeReport(conn: DuckDBConnection, range: ReportRange):
         failed_requests_note:
           "Dead letters whose raw line holds a CLF or ISO 8601 timestamp inside the range; dead letters without one are counted in failed_without_time, over all time.",
         failed_without_time: failed.untimed,
+        crawlers_isbot_only: Number(bots!.n),
+        crawlers_note:
+          "Browsers and OS: requests whose agent only isbot names a crawler (no contact URL, no script library; archive.org's bot, for one) are under Crawlers here, and counted in crawlers_isbot_only; GoAccess files some of them under Others or Unknown.",
       },
       panels,
     };

@@ -25,6 +25,7 @@ const GENERAL_LABELS: Array<[keyof Report["general"], string]> = [
   ["unique_not_found", "Unique not found"],
   ["unique_referrers", "Unique referrers"],
   ["bandwidth", "Bandwidth (bytes)"],
+  ["crawlers_isbot_only", "Crawlers by isbot only"],
 ];
 
 /** A terminal summary: the general numbers and the top `top` rows of each panel. */
@@ -40,6 +41,7 @@ export function renderText(report: Report, top = 10): string {
         `  ${String(it.hits.count).padStart(8)} ${String(it.visitors.count).padStart(8)} ${String(it.bytes.count).padStart(14)}  ${it.method ? `${it.method} ` : ""}${it.data.slice(0, 90)}`,
       );
   }
+  out.push("", g.failed_requests_note, g.crawlers_note);
   return `${out.join("\n")}\n`;
 }
 
@@ -72,7 +74,7 @@ export function renderHtml(report: Report, top = 50): string {
 .card{border:1px solid #ccc;border-radius:4px;padding:.5em 1em}.card span{display:block;color:#666;font-size:12px}
 table{border-collapse:collapse;margin-bottom:2em}td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
 td:last-child,th:last-child{text-align:left;word-break:break-all}</style></head>
-<body><h1>logbench report ${esc(g.start_date)} – ${esc(g.end_date)}</h1><p>Made ${esc(g.date_time)}. ${esc(g.failed_requests_note)}</p>
+<body><h1>logbench report ${esc(g.start_date)} – ${esc(g.end_date)}</h1><p>Made ${esc(g.date_time)}. ${esc(g.failed_requests_note)} ${esc(g.crawlers_note)}</p>
 <div class="cards">${general}</div>
 ${panels}
 <script type="application/json" id="report-data">${json}</script>

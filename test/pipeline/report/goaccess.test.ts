@@ -93,6 +93,15 @@ it("matches goaccess's JSON on the elastic sample, but for the dead-lettered lin
   // counted from the raw file and moved before comparing (docs/report.md, "Known differences").
   const archiveBot = lines.filter((l, i) => i + 1 !== 8899 && /"[^"]*archive\.org_bot[^"]*"$/.test(l)).length;
   expect(archiveBot).toBeGreaterThan(100);
+  // The report says so: crawlers_isbot_only counts the requests filed as crawlers on isbot's word alone. It holds
+  // archive.org's bot and no more than the lines whose agent names a bot/spider/crawler without a contact URL.
+  const botWords = lines.filter((l, i) => {
+    const agent = /"([^"]*)"$/.exec(l)?.[1] ?? "";
+    return i + 1 !== 8899 && /bot|spider|crawl|slurp|archiver/i.test(agent) && !/(?:; \+?| \(\+?)http/.test(agent);
+  }).length;
+  expect(ours.general.crawlers_isbot_only).toBeGreaterThanOrEqual(archiveBot);
+  expect(ours.general.crawlers_isbot_only).toBeLessThanOrEqual(botWords);
+  expect(ours.general.crawlers_note).toMatch(/crawlers_isbot_only/);
   const moved: Record<string, number> = {
     "browsers Crawlers": archiveBot,
     "browsers Others": -archiveBot,
@@ -144,7 +153,8 @@ it("--format html is one self-contained file whose numbers are the JSON's", { ti
   expect(cards.get("Unique visitors")).toBe(String(oursJson.general.unique_visitors));
   expect(cards.get("Unique files")).toBe(String(oursJson.general.unique_files));
   expect(cards.get("Bandwidth (bytes)")).toBe(String(oursJson.general.bandwidth));
-  expect(cards.size).toBe(9);
+  expect(cards.get("Crawlers by isbot only")).toBe(String(oursJson.general.crawlers_isbot_only));
+  expect(cards.size).toBe(10);
   // Every panel's table rows are the JSON's first rows: hits, visitors, bytes and data.
   for (const panel of ["visitors", "requests", "static_requests", "not_found", "hosts", "os", "browsers"]) {
     const section = new RegExp(`<section id="${panel}">(.*?)</section>`, "s").exec(html)?.[1];
