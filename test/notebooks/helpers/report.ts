@@ -106,5 +106,39 @@ export async function expectPageShowsReport(page: Page, report: ReportJson): Pro
     expect(shown, id).toEqual(expected);
     const total = await page.locator(`[data-testid="panel-${id}-total"]`).getAttribute("data-value");
     expect(Number(total), `${id} total`).toBe(report[id].metadata.data.total.value);
+    // The nested rows (versions, codes) under each shown row: the report's first ten items.
+    if (!["os", "browsers", "status_codes"].includes(id)) continue;
+    const nested = await panelItems(page, id);
+    const want = Object.fromEntries(
+      report[id].data.slice(0, limit).map((d: ReportJson) => [
+        d.data,
+        d.items.slice(0, 10).map((i: ReportJson) => ({
+          key: i.data,
+          hits: i.hits.count,
+          visitors: i.visitors.count,
+          bytes: i.bytes.count,
+        })),
+      ]),
+    );
+    expect(nested, `${id} items`).toEqual(want);
   }
+}
+
+/** The rows nested under each row of a panel, by the row's key. */
+export function panelItems(
+  page: Page,
+  id: string,
+): Promise<Record<string, Array<Omit<PageRow, "prevDay" | "prevWeek" | "protocol">>>> {
+  return page.locator(`[data-testid="panel-${id}-items"] details`).evaluateAll((all) =>
+    Object.fromEntries(
+      all.map((d) => [
+        (d as HTMLElement).dataset.parent ?? "",
+        Array.from(d.querySelectorAll("tbody tr")).map((tr) => {
+          const td = Array.from(tr.querySelectorAll("td"));
+          const v = (i: number) => Number((td[i] as HTMLElement).dataset.value);
+          return { key: (td[0]!.textContent ?? "").trim(), hits: v(1), visitors: v(2), bytes: v(3) };
+        }),
+      ]),
+    ),
+  );
 }
