@@ -13,7 +13,7 @@ import { parseCommand } from "../../../pipeline/cli/parse-command.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../../data/samples/", import.meta.url));
 
-async function run(args: string[], stdin = "") {
+async function run(args: string[], stdin: string | Buffer[] = "") {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -21,7 +21,7 @@ async function run(args: string[], stdin = "") {
   stdout.on("data", (c: Buffer) => out.push(c));
   stderr.on("data", (c: Buffer) => err.push(c));
   const io: CliIo = {
-    stdin: Readable.from([Buffer.from(stdin)]),
+    stdin: Readable.from(typeof stdin === "string" ? [Buffer.from(stdin)] : stdin),
     stdout,
     stderr,
     env: {},
@@ -100,6 +100,75 @@ describe("logbench parse", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ts: 1714557600000, host: "::1", status: 404 });
   });
 
+  it("--threads 3 gives what a regex makes of every line, in order, whatever the read sizes", async () => {
+    // Good CLF lines, CRLF lines, broken lines, empty lines, lines longer than --max-line-bytes (some spanning
+    // many reads) and a last line without a newline; fed in reads of random size (a seeded LCG).
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const MAX = 2000;
+    const text: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const k = rand(100);
+      const good = `h${rand(50)} - - [10/Oct/2000:13:55:${String(rand(60)).padStart(2, "0")} -0700] "GET /p${i} HTTP/1.0" 200 ${rand(9999)}`;
+      if (k < 80) text.push(good);
+      else if (k < 85) text.push(`${good}\r`);
+      else if (k < 93) text.push(`broken ${i}`);
+      else if (k < 95) text.push("");
+      else text.push(`${good}${"x".repeat(MAX + rand(3 * MAX))}`);
+    }
+    const input = Buffer.from(`${text.join("\n")}`);
+    const reads: Buffer[] = [];
+    for (let at = 0; at < input.length; ) {
+      const n = 1 + rand(rand(10) === 0 ? 20_000 : 700);
+      reads.push(input.subarray(at, at + n));
+      at += n;
+    }
+    // The oracle: a CLF regex over each line (without its \r), its 1-based number and byte offset.
+    const CLF = /^(\S+) \S+ \S+ \[[^\]]+\] "GET (\S+) HTTP\/1\.0" 200 (\d+)$/;
+    const wantPaths: string[] = [];
+    const wantDead: Array<[number, number]> = [];
+    let offset = 0;
+    text.forEach((raw, i) => {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const m = line.length <= MAX ? CLF.exec(line) : null;
+      if (m) wantPaths.push(m[2]!);
+      else wantDead.push([i + 1, offset]);
+      offset += Buffer.byteLength(raw) + 1;
+    });
+    const dir = await mkdtemp(join(tmpdir(), "parse-threads-"));
+    const outputs: string[] = [];
+    for (const threads of ["1", "3"]) {
+      const deadFile = join(dir, `dead-${threads}.ndjson`);
+      const args = [
+        "--format",
+        "clf",
+        "--max-line-bytes",
+        String(MAX),
+        "--dead-letters",
+        deadFile,
+        "--threads",
+        threads,
+      ];
+      const r = await run(args, reads);
+      expect(r.code, r.stderr).toBe(0);
+      const events = lines(r.stdout).map((l) => JSON.parse(l));
+      expect(events.map((e) => e.path)).toEqual(wantPaths);
+      const letters = lines(await readFile(deadFile, "utf8")).map((l) => JSON.parse(l));
+      expect(letters.map((d) => [d.line, d.offset])).toEqual(wantDead);
+      for (const d of letters.filter((d) => Buffer.from(d.rawBase64, "base64").length === MAX))
+        expect(d.reason).toMatch(new RegExp(`^line longer than ${MAX} bytes \\(\\d+ bytes\\)`));
+      expect(r.stderr).toContain(
+        `${text.length.toLocaleString("en-US")} lines, ${wantPaths.length.toLocaleString("en-US")} events`,
+      );
+      outputs.push(r.stdout);
+    }
+    // And the threads' output is the one-thread output, byte for byte.
+    expect(outputs[1] === outputs[0]).toBe(true);
+  });
+
   it("exits 2 with a message on bad usage, 1 when an input cannot be read, 0 for --help", async () => {
     const usage: Array<[string[], RegExp]> = [
       [["x.log"], /--format is required/],
@@ -108,6 +177,7 @@ describe("logbench parse", () => {
       [["--format", "clf", "--json-time", "t"], /--json-\* options apply to --format json only/],
       [["--format", "json", "--json-field", "nope=x"], /--json-field: expected F=PATH/],
       [["--format", "clf", "--max-line-bytes", "0"], /--max-line-bytes/],
+      [["--format", "clf", "--threads", "0"], /--threads: expected "auto" or a whole number/],
     ];
     for (const [args, message] of usage) {
       const r = await run(args);
