@@ -84,7 +84,11 @@ export class ParsePool {
 function tsxApi(): string {
   const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
   if (typeof resolve === "function") return resolve("tsx/esm/api");
-  return pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
 }
 
 /** Newlines in `b`. */
