@@ -23,7 +23,7 @@ import {
 import type { LogEvent } from "../model/log-event.ts";
 import { parseOptions } from "./args.ts";
 import { type CliIo, type Command, EXIT } from "./io.ts";
-import { ParsePool, parseParallel } from "./parse-parallel.ts";
+import { ParsePool, parseFileParallel, parseStreamParallel } from "./parse-parallel.ts";
 
 const HELP = `Usage: logbench parse --format F [--dead-letters FILE] [options] [INPUT…]
 
@@ -250,36 +250,48 @@ export const parseCommand: Command = async (args: string[], io: CliIo): Promise<
       : null;
   try {
     for (const name of inputs) {
-      const stream = name === "-" ? io.stdin : createReadStream(resolve(io.cwd, name), { highWaterMark: 1 << 20 });
+      const path = name === "-" ? null : resolve(io.cwd, name);
+      // With workers, a regular file is read by the workers themselves, in ranges.
+      const stat = pool === null || path === null ? null : statSync(path, { throwIfNoEntry: false });
+      const ranges = path !== null && stat?.isFile() === true;
+      const stream = ranges ? null : path === null ? io.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
       const file = name === "-" ? "stdin" : name;
-      addAbortSignal(io.signal, stream);
+      if (stream) addAbortSignal(io.signal, stream);
       try {
-        const stdoutGone = () => io.stdout.destroyed;
+        const stdoutGone = () => io.stdout.destroyed || io.signal.aborted;
         if (pool === null) {
           await parseStream(
-            stream,
+            stream!,
             file,
             parser,
             { source: values.source, maxLineBytes, stdout, dead, stdoutGone },
             totals,
           );
         } else {
-          await parseParallel(stream as AsyncIterable<Uint8Array>, {
+          const parallel = {
             pool,
             parser,
             file,
             source: values.source,
             maxLineBytes,
             inFlight: threads * 2,
+            // Smaller pieces put more piece boundaries into a test's input.
+            pieceBytes: Number(io.env.LOGBENCH_PARSE_PIECE_BYTES) || undefined,
             stop: stdoutGone,
-            write: async (r) => {
-              await write(io.stdout, r.events);
-              await write(deadOut, r.dead);
+            write: async (
+              events: Uint8Array,
+              deadText: string,
+              r: { lines: number; eventCount: number; dead: unknown[] },
+            ) => {
+              await write(io.stdout, events);
+              if (deadText !== "") await write(deadOut, Buffer.from(deadText));
               totals.lines += r.lines;
               totals.events += r.eventCount;
-              totals.dead += r.deadCount;
+              totals.dead += r.dead.length;
             },
-          });
+          };
+          if (ranges) await parseFileParallel(path, stat!.size, parallel);
+          else await parseStreamParallel(stream as AsyncIterable<Uint8Array>, parallel);
         }
       } catch (err) {
         if (io.signal.aborted) {
@@ -289,6 +301,11 @@ export const parseCommand: Command = async (args: string[], io: CliIo): Promise<
         }
         io.stderr.write(`logbench parse: reading ${file}: ${(err as Error).message}\n`);
         status = EXIT.failure;
+      }
+      if (io.signal.aborted) {
+        note = " (interrupted)";
+        status = EXIT.failure;
+        break;
       }
       if (io.stdout.destroyed) break;
     }

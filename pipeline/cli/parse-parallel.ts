@@ -1,9 +1,10 @@
 /**
- * `logbench parse --threads N`: the main thread reads the input, cuts it into blocks of whole lines and hands
- * them to N worker threads (parse-worker.ts), then writes their answers in input order. The output is byte for
- * byte the one-thread path's (dead letters aside, whose `at` is the time they were made). A line longer than
- * --max-line-bytes that spans reads is not held: its start is kept and the rest skipped, as readLines does, and
- * its dead letter is made here.
+ * `logbench parse --threads N`: the input is cut into pieces that N worker threads (parse-worker.ts) parse, and
+ * the answers are written in input order. A regular file is cut into byte ranges that each worker reads itself
+ * (the main thread only writes); standard input and pipes are read here and cut into blocks of whole lines. The
+ * output is byte for byte the one-thread path's, and so are the dead letters but for their `at` (when they were
+ * made). Lines are numbered here, as the answers are written in order, because only then are the lines before a
+ * piece known.
  */
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
@@ -11,17 +12,19 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Line } from "../ingest/lines.ts";
 import { type LineParser, parseLine, toDeadLetter } from "../ingest/parse/index.ts";
-import type { ParseBlock, ParseResult, ParseWorkerSetup } from "./parse-worker.ts";
+import type { ParseResult, ParseTask, ParseWorkerSetup } from "./parse-worker.ts";
 
-/** Bytes per block handed to a worker (cut back to its last newline). */
-export const BLOCK_BYTES = 1 << 20;
+/** Bytes per file range, and per block of standard input at most. */
+export const PIECE_BYTES = 4 << 20;
+
+type Task = ParseTask extends infer T ? (T extends ParseTask ? Omit<T, "id"> : never) : never;
 
 interface Pending {
   resolve: (r: ParseResult) => void;
   reject: (e: Error) => void;
 }
 
-/** Workers that parse blocks; `parse` answers in any order, the caller keeps the order. */
+/** Workers that parse pieces; answers come in any order, the caller keeps the order. */
 export class ParsePool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -62,16 +65,19 @@ export class ParsePool {
     this.pending.clear();
   }
 
-  /** Parse one block (transferred: the caller must not touch it again). */
-  parse(block: Uint8Array, file: string, offset: number, linesBefore: number): Promise<ParseResult> {
+  /** Parse one piece (a block is transferred: the caller must not touch it again). */
+  run(task: Task): Promise<ParseResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const worker = this.workers[this.turn++ % this.workers.length]!;
-    return new Promise<ParseResult>((resolve, reject) => {
+    const piece = new Promise<ParseResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const msg: ParseBlock = { id, block, file, offset, linesBefore };
-      worker.postMessage(msg, [block.buffer as ArrayBuffer]);
+      const msg = { ...task, id } as ParseTask;
+      worker.postMessage(msg, msg.kind === "block" ? [msg.block.buffer as ArrayBuffer] : []);
     });
+    // Awaited in order by the writer; until then a failure must not count as unhandled.
+    piece.catch(() => {});
+    return piece;
   }
 
   async close(): Promise<void> {
@@ -91,11 +97,69 @@ function tsxApi(): string {
   ).href;
 }
 
-/** Newlines in `b`. */
-function countLines(b: Uint8Array): number {
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  return n;
+export interface ParallelOptions {
+  pool: ParsePool;
+  /** The same parser the workers use (here it only words a too-long line's reason). */
+  parser: LineParser;
+  /** The input's name in dead letters. */
+  file: string;
+  source: string;
+  maxLineBytes: number;
+  /** How many pieces may be in flight (bounds memory). */
+  inFlight: number;
+  /** Bytes per piece (PIECE_BYTES). */
+  pieceBytes?: number;
+  /** Writes one answer: events as NDJSON bytes, dead letters (numbered) as NDJSON text. */
+  write: (events: Uint8Array, dead: string, r: ParseResult) => Promise<void>;
+  /** The reader of the output went away: stop. */
+  stop: () => boolean;
+}
+
+/** Writes answers in input order, numbering the dead letters' lines. */
+class OrderedWriter {
+  private readonly queue: Array<Promise<ParseResult>> = [];
+  private linesBefore = 0;
+  constructor(private readonly o: ParallelOptions) {}
+
+  /** Queues a piece, then writes answers until at most `inFlight` are pending. */
+  async push(piece: Promise<ParseResult>): Promise<void> {
+    this.queue.push(piece);
+    await this.drain(this.o.inFlight);
+  }
+
+  async drain(keep = 0): Promise<void> {
+    while (this.queue.length > keep && !this.o.stop()) {
+      const r = await this.queue.shift()!;
+      let dead = "";
+      for (const d of r.dead) {
+        d.line = (d.line ?? 0) + this.linesBefore;
+        dead += `${JSON.stringify(d)}\n`;
+      }
+      this.linesBefore += r.lines;
+      await this.o.write(r.events, dead, r);
+    }
+  }
+}
+
+/** Parses the regular file `path` (of `size` bytes) as ranges that the workers read. */
+export async function parseFileParallel(path: string, size: number, o: ParallelOptions): Promise<void> {
+  const writer = new OrderedWriter(o);
+  const step = o.pieceBytes ?? PIECE_BYTES;
+  for (let start = 0; start < size && !o.stop(); start += step) {
+    const end = Math.min(size, start + step);
+    // The last range reads to the end of the file, even if it grew since it was measured.
+    await writer.push(
+      o.pool.run({
+        kind: "range",
+        path,
+        file: o.file,
+        start,
+        end: end === size ? Number.MAX_SAFE_INTEGER : end,
+        bytes: end - start,
+      }),
+    );
+  }
+  await writer.drain();
 }
 
 /** A fresh, unpooled copy of `parts` (it is transferred to a worker). */
@@ -109,77 +173,39 @@ function joinParts(parts: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-/** One block's outcome, in input order: a worker's answer, or a dead letter made here. */
-type Piece = Promise<ParseResult>;
-
-export interface ParallelOptions {
-  pool: ParsePool;
-  /** The same parser the workers use (it only names a too-long line's reason here). */
-  parser: LineParser;
-  file: string;
-  source: string;
-  maxLineBytes: number;
-  /** How many blocks may be in flight (bounds memory). */
-  inFlight: number;
-  blockBytes?: number;
-  write: (r: ParseResult) => Promise<void>;
-  stop: () => boolean;
-}
-
 /**
- * Parses one input through the pool. Blocks end at a newline; the bytes after a read's last newline wait for
- * the next read. A partial line longer than maxLineBytes is cut, skipped to its newline and dead-lettered here.
+ * Parses a stream (standard input, a pipe) through the pool: blocks end at a newline, and the bytes after a
+ * read's last newline wait for the next read. A partial line longer than maxLineBytes is not held: its first
+ * maxLineBytes bytes are kept, the rest is skipped to its newline, and its dead letter is made here.
  */
-export async function parseParallel(chunks: AsyncIterable<Uint8Array>, o: ParallelOptions): Promise<void> {
+export async function parseStreamParallel(chunks: AsyncIterable<Uint8Array>, o: ParallelOptions): Promise<void> {
   const max = o.maxLineBytes;
-  const blockBytes = o.blockBytes ?? BLOCK_BYTES;
-  const queue: Piece[] = [];
+  const blockBytes = o.pieceBytes ?? PIECE_BYTES;
+  const writer = new OrderedWriter(o);
   let offset = 0; // of the first byte not yet in a block
-  let lines = 0; // lines before that byte
   let held: Uint8Array[] = [];
   let heldBytes = 0;
-  // A line too long to hold: its first max bytes, and where it started.
+  // The start of a line too long to hold.
   let longHead: Uint8Array | null = null;
 
-  const drain = async (keep: number) => {
-    while (queue.length > keep) {
-      await o.write(await queue.shift()!);
-      if (o.stop()) return;
-    }
-  };
   const dispatch = async (block: Uint8Array) => {
-    // Measured before the block is transferred (and reads as empty here).
-    const size = block.length;
-    const count = countLines(block);
-    const piece = o.pool.parse(block, o.file, offset, lines);
-    // Awaited in order by drain; until then a failure must not count as unhandled.
-    piece.catch(() => {});
-    queue.push(piece);
+    const size = block.length; // before the transfer empties it
+    const piece = o.pool.run({ kind: "block", block, file: o.file, offset });
     offset += size;
-    lines += count;
-    await drain(o.inFlight);
+    await writer.push(piece);
   };
-  /** The dead letter of the too-long line that ends at `end` (after its newline), in order. */
-  const longLine = (end: number) => {
-    const line: Line = { bytes: longHead!, lineNo: lines + 1, offset, end, tooLong: true };
+  /** The too-long line that ends at `end` (after its newline) becomes a piece of its own. */
+  const longLine = async (end: number) => {
+    const line: Line = { bytes: longHead!, lineNo: 1, offset, end, tooLong: true };
     const outcome = parseLine(o.parser, line, o.source);
-    const text = `${JSON.stringify(toDeadLetter(line, outcome.ok ? "" : outcome.reason, o.source, o.file))}\n`;
-    queue.push(
-      Promise.resolve({
-        id: -1,
-        events: new Uint8Array(0),
-        dead: Buffer.from(text),
-        lines: 1,
-        eventCount: 0,
-        deadCount: 1,
-      }),
-    );
-    lines++;
+    const letter = toDeadLetter(line, outcome.ok ? "" : outcome.reason, o.source, o.file);
     offset = end;
     longHead = null;
+    await writer.push(Promise.resolve({ id: -1, events: new Uint8Array(0), dead: [letter], lines: 1, eventCount: 0 }));
   };
 
   for await (const chunk of chunks) {
+    if (o.stop()) return;
     let pos = 0;
     if (longHead !== null) {
       const nl = chunk.indexOf(10);
@@ -187,7 +213,7 @@ export async function parseParallel(chunks: AsyncIterable<Uint8Array>, o: Parall
         heldBytes += chunk.length;
         continue;
       }
-      longLine(offset + heldBytes + nl + 1);
+      await longLine(offset + heldBytes + nl + 1);
       heldBytes = 0;
       pos = nl + 1;
     }
@@ -196,22 +222,17 @@ export async function parseParallel(chunks: AsyncIterable<Uint8Array>, o: Parall
       const rest = chunk.subarray(pos);
       if (heldBytes + rest.length > max + 1) {
         // No newline within max + 1 bytes: keep the line's first max bytes, count the rest as it streams past.
-        const head = joinParts([...held, rest], heldBytes + rest.length).subarray(0, max);
-        longHead = head;
-        heldBytes += rest.length;
+        longHead = joinParts([...held, rest], heldBytes + rest.length).subarray(0, max);
         held = [];
-      } else {
-        held.push(Buffer.from(rest));
-        heldBytes += rest.length;
-      }
+      } else held.push(Buffer.from(rest));
+      heldBytes += rest.length;
       continue;
     }
     // Whole lines up to the last newline go out in blocks of about blockBytes.
     let from = pos;
     while (from <= last) {
       let cut = last;
-      // Cut only a read much larger than a block, so that one read makes one block.
-      if (last + 1 - from + heldBytes > 2 * blockBytes) {
+      if (last + 1 - from + heldBytes > blockBytes) {
         const at = chunk.lastIndexOf(10, from + Math.max(0, blockBytes - heldBytes));
         cut = at >= from ? at : chunk.indexOf(10, from);
       }
@@ -220,7 +241,6 @@ export async function parseParallel(chunks: AsyncIterable<Uint8Array>, o: Parall
       held = [];
       heldBytes = 0;
       await dispatch(block);
-      if (o.stop()) return;
       from = cut + 1;
     }
     if (from < chunk.length) {
@@ -228,7 +248,7 @@ export async function parseParallel(chunks: AsyncIterable<Uint8Array>, o: Parall
       heldBytes += chunk.length - from;
     }
   }
-  if (longHead !== null) longLine(offset + heldBytes);
+  if (longHead !== null) await longLine(offset + heldBytes);
   else if (heldBytes > 0) await dispatch(joinParts(held, heldBytes));
-  await drain(0);
+  await writer.drain();
 }

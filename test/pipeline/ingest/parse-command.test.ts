@@ -2,7 +2,7 @@
  * `logbench parse`, run in-process: the counts of issue 4 on the three sample files, stdin, dead
  * letters to a file or stderr, exit codes. (It sits with the ingest tests because it is the parser's CLI.)
  */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -13,7 +13,7 @@ import { parseCommand } from "../../../pipeline/cli/parse-command.ts";
 
 const SAMPLES = fileURLToPath(new URL("../../../data/samples/", import.meta.url));
 
-async function run(args: string[], stdin: string | Buffer[] = "") {
+async function run(args: string[], stdin: string | Buffer[] = "", env: Record<string, string> = {}) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -24,7 +24,7 @@ async function run(args: string[], stdin: string | Buffer[] = "") {
     stdin: Readable.from(typeof stdin === "string" ? [Buffer.from(stdin)] : stdin),
     stdout,
     stderr,
-    env: {},
+    env,
     cwd: SAMPLES,
     signal: new AbortController().signal,
   };
@@ -139,9 +139,17 @@ describe("logbench parse", () => {
       offset += Buffer.byteLength(raw) + 1;
     });
     const dir = await mkdtemp(join(tmpdir(), "parse-threads-"));
+    const inputFile = join(dir, "input.log");
+    await writeFile(inputFile, input);
     const outputs: string[] = [];
-    for (const threads of ["1", "3"]) {
-      const deadFile = join(dir, `dead-${threads}.ndjson`);
+    // One thread; three on standard input (blocks read here); three on the file (ranges the workers read, of
+    // 64 KiB so that many lines, long ones too, cross a range's end).
+    for (const [threads, from] of [
+      ["1", "stdin"],
+      ["3", "stdin"],
+      ["3", "file"],
+    ] as const) {
+      const deadFile = join(dir, `dead-${threads}-${from}.ndjson`);
       const args = [
         "--format",
         "clf",
@@ -152,12 +160,17 @@ describe("logbench parse", () => {
         "--threads",
         threads,
       ];
-      const r = await run(args, reads);
+      const r =
+        from === "stdin"
+          ? await run(args, reads)
+          : await run([...args, inputFile], "", { LOGBENCH_PARSE_PIECE_BYTES: String(64 * 1024) });
+      const file = from === "stdin" ? "stdin" : inputFile;
       expect(r.code, r.stderr).toBe(0);
       const events = lines(r.stdout).map((l) => JSON.parse(l));
       expect(events.map((e) => e.path)).toEqual(wantPaths);
       const letters = lines(await readFile(deadFile, "utf8")).map((l) => JSON.parse(l));
       expect(letters.map((d) => [d.line, d.offset])).toEqual(wantDead);
+      expect(new Set(letters.map((d) => d.file))).toEqual(new Set([file]));
       for (const d of letters.filter((d) => Buffer.from(d.rawBase64, "base64").length === MAX))
         expect(d.reason).toMatch(new RegExp(`^line longer than ${MAX} bytes \\(\\d+ bytes\\)`));
       expect(r.stderr).toContain(
@@ -167,6 +180,7 @@ describe("logbench parse", () => {
     }
     // And the threads' output is the one-thread output, byte for byte.
     expect(outputs[1] === outputs[0]).toBe(true);
+    expect(outputs[2] === outputs[0]).toBe(true);
   });
 
   it("exits 2 with a message on bad usage, 1 when an input cannot be read, 0 for --help", async () => {
