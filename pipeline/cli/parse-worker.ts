@@ -89,7 +89,7 @@ async function run(task: ParseTask): Promise<ParseResult> {
   let lines = 0;
   let eventCount = 0;
   try {
-    const opts = { maxLineBytes: setup.maxLineBytes, startOffset, startLine: 0, batchLines: 1 << 16 };
+    const opts = { maxLineBytes: setup.maxLineBytes, startOffset, startLine: 0 };
     reading: for await (const batch of readLines(chunks, opts)) {
       for (const line of batch) {
         // A range owns the lines that start in it; the next range starts with the next one.
