@@ -83,7 +83,7 @@ async function scaleOut(daemons: number, lines: number): Promise<void> {
   });
   const { file, lines: sent } = input(dir, lines);
   const expected = expectedFromLines(sent);
-  const running: DaemonProcess[] = configs.map((c) => startDaemon(c));
+  const running: DaemonProcess[] = configs.map((c) => startDaemon(c, "node", undefined, ["--log-level", "debug"]));
   try {
     for (const d of running) {
       await waitFor(
@@ -119,6 +119,9 @@ async function scaleOut(daemons: number, lines: number): Promise<void> {
     await expectExactOutput(configs[0]!, expected);
   } finally {
     await Promise.all(running.map((d) => stopDaemon(d, "SIGKILL")));
+    // Each daemon's whole log stays beside its state folder, for a run that has to be explained afterwards.
+    for (const [i, d] of running.entries()) writeFileSync(join(dir, `daemon-${i}.log`), d.stderr());
+    console.log(`scale-out (${daemons} daemons): logs in ${dir}`);
   }
 }
 
