@@ -11,10 +11,7 @@ const globalSetup = [
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The scale-out test (two and three daemons in one group, one SIGKILLed) stalled its archive group in 1 of 3
-    // clean-clone runs (issue 11's closing note has the log). Until that is fixed it runs on its own:
-    // `npm run test:scale-out`. It is not a missing-server skip: it needs only the Kafka mock and influxd.
-    exclude: ["**/node_modules/**", ...(process.env.LOGBENCH_SCALE_OUT ? [] : ["test/e2e/scale-out.test.ts"])],
+    exclude: ["**/node_modules/**"],
     globalSetup,
     testTimeout: 180_000,
     hookTimeout: 120_000,

@@ -17,13 +17,27 @@ import { readKafkaWindow } from "./window.ts";
 /** Records per produce request are capped so one request stays under the broker's default message.max.bytes. */
 const MAX_REQUEST_BYTES = 900_000;
 
-/** kafkajs logs into ctx.logger, at warn at most: its errors are retried or surface as our errors. */
+/**
+ * kafkajs logs into ctx.logger, at warn at most: its errors are retried or surface as our errors. Its info lines
+ * (joins, leaves, restarts of the group membership) go to debug: rare, and what explains a rebalance afterwards.
+ */
 function kafkaLogCreator(ctx: Context): logCreator {
   return () =>
     ({ namespace, level, log }) => {
-      if (level > logLevel.WARN) return;
-      const { message, error } = log as { message: string; error?: unknown };
-      ctx.logger.warn(`Kafka client: ${message}`, { namespace, ...(error ? { error: String(error) } : {}) });
+      if (level > logLevel.INFO) return;
+      const { message, error, groupId, memberId } = log as {
+        message: string;
+        error?: unknown;
+        groupId?: string;
+        memberId?: string;
+      };
+      const fields = {
+        namespace,
+        ...(groupId ? { groupId, memberId } : {}),
+        ...(error ? { error: String(error) } : {}),
+      };
+      if (level === logLevel.INFO) ctx.logger.debug(`Kafka client: ${message}`, fields);
+      else ctx.logger.warn(`Kafka client: ${message}`, fields);
     };
 }
 
@@ -74,7 +88,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
     connectionTimeout: config.connectionTimeout,
     requestTimeout: config.requestTimeout,
     retry: kafkaRetry(config.retries),
-    logLevel: logLevel.WARN,
+    logLevel: logLevel.INFO,
     logCreator: kafkaLogCreator(ctx),
   });
   const subscriptions = new Set<Subscription>();

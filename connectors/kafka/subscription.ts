@@ -32,8 +32,14 @@ import type { BusMessage, CommittedOffset, SubscribeOptions, Subscription } from
 import type { KafkaBusConfig } from "./config.ts";
 import { kafkaError, kafkaRetry } from "./errors.ts";
 
-/** Crashes kafkajs does not restart from, answered with a new consumer before the subscription fails. */
-const MAX_CRASH_RESTARTS = 3;
+/**
+ * Crashes kafkajs does not restart from, answered with a new consumer, in a row (without a join or a batch in
+ * between) before the subscription fails. On the librdkafka mock a follower whose SyncGroup comes after the
+ * leader's is refused (INVALID_REQUEST), and under load the same member can lose that race several times running.
+ */
+const MAX_CRASH_RESTARTS = 10;
+/** Longest pause between two crash restarts in a row (they back off from 500 ms, doubling). */
+const MAX_RESTART_BACKOFF_MS = 5_000;
 
 export function toBusMessage(partition: number, m: KafkaMessage): BusMessage {
   return {
@@ -135,9 +141,12 @@ export async function subscribeKafka(
 
   // Watchdog state: when a batch last started or ended (or the group was joined), and a restart under way.
   let lastProgress = Date.now();
+  /** From a restart's start until a new consumer joined the group (or the subscription ended). */
   let restarting: { done: Promise<void>; joined: () => void } | null = null;
-  /** Crashes kafkajs gave up on, answered with a new consumer since the last batch. */
+  /** Crashes kafkajs gave up on, answered with a new consumer since the last join or batch. */
   let crashRestarts = 0;
+  /** Ends a crash restart's backoff early, when the subscription stops. */
+  let wakeRestart: (() => void) | null = null;
   /** No second restart before the first one joined the group, or this long passed without a join. */
   let noRestartBefore = 0;
   let watchdog: NodeJS.Timeout | null = null;
@@ -164,30 +173,59 @@ export async function subscribeKafka(
     return out;
   };
   const checkStall = async () => {
-    if (lifecycle.state !== "running" || restarting || assigned.length === 0 || inFlight.size > 0) return;
+    // A restart that ended without a join does not block the watchdog for ever: noRestartBefore bounds it.
+    if (lifecycle.state !== "running" || restartRun || assigned.length === 0 || inFlight.size > 0) return;
     if (Date.now() < noRestartBefore) return;
     const idleFor = Date.now() - lastProgress;
     if (idleFor < config.stallTimeout) return;
     const behind = await lagging();
     if (!behind || behind.length === 0 || Date.now() - lastProgress < config.stallTimeout || inFlight.size > 0) return;
-    if (lifecycle.state !== "running" || restarting) return;
+    if (lifecycle.state !== "running" || restartRun) return;
     log.warn("No fetch progress while partitions have messages to read; restarting the Kafka consumer.", {
       idleMs: idleFor,
       partitions: behind,
     });
     await restartConsumer();
   };
-  /** Replace the kafkajs consumer by a new one that joins the group again (watchdog, or a crash kafkajs gave up on). */
+  /**
+   * Replace the kafkajs consumer by a new one that joins the group again (watchdog, or a crash kafkajs gave up on).
+   * A request for a restart while one is under way is not dropped: the consumer that restart started may itself
+   * crash before it joined (the survivor of the scale-out test lost its group that way), so the loop replaces it
+   * again until a replacement ran without a new request.
+   */
   let restartRun: Promise<void> | null = null;
+  let restartWanted = false;
   const restartConsumer = (): Promise<void> => {
-    restartRun ??= replaceConsumer().finally(() => {
-      restartRun = null;
-    });
+    restartWanted = true;
+    restartRun ??= (async () => {
+      try {
+        while (restartWanted && lifecycle.active) {
+          restartWanted = false;
+          await replaceConsumer();
+        }
+      } finally {
+        restartRun = null;
+      }
+    })();
     return restartRun;
   };
+  const backoff = async () => {
+    if (crashRestarts < 2) return;
+    const ms = Math.min(MAX_RESTART_BACKOFF_MS, 500 * 2 ** (crashRestarts - 2));
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wakeRestart = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+    wakeRestart = null;
+  };
   const replaceConsumer = async () => {
-    let joined!: () => void;
-    restarting = { done: new Promise<void>((r) => (joined = r)), joined };
+    if (!restarting) {
+      let joined!: () => void;
+      restarting = { done: new Promise<void>((r) => (joined = r)), joined };
+    }
     ctx.metrics.inc("logbench_bus_consumer_restarts_total", restartLabels);
     noRestartBefore = Date.now() + Math.max(config.stallTimeout, 3 * config.sessionTimeout);
     // A new kafkajs consumer, not stop() and run() on the old one: its runner may be inside its own
@@ -199,6 +237,7 @@ export async function subscribeKafka(
     listen(consumer);
     try {
       await old.disconnect().catch((err: unknown) => log.warn("Leaving the stalled consumer failed", { error: err }));
+      await backoff();
       if (!lifecycle.active) return;
       await start(consumer);
       // A stop that came while the new consumer was starting must not leave it in the group.
@@ -226,19 +265,36 @@ export async function subscribeKafka(
     if (revoked.length === 0) return;
     if (committable) for (const p of revoked) revoking.add(p);
     enqueue(async () => {
+      const began = Date.now();
       try {
         await drain();
         await options.onRevoked?.(revoked);
       } finally {
         for (const p of revoked) revoking.delete(p);
+        log.debug("Revoked partitions.", { partitions: revoked, tookMs: Date.now() - began });
       }
     });
   };
 
   function listen(c: Consumer): void {
     const { GROUP_JOIN, REBALANCING, CRASH } = c.events;
-    c.on(GROUP_JOIN, (event) => c === consumer && onJoin(event.payload.memberAssignment));
-    c.on(REBALANCING, () => {
+    c.on(GROUP_JOIN, (event) => {
+      const { memberId, isLeader, duration, memberAssignment } = event.payload;
+      log.debug("Joined the consumer group.", {
+        memberId,
+        isLeader,
+        joinMs: duration,
+        partitions: memberAssignment[topic] ?? [],
+        current: c === consumer,
+      });
+      if (c === consumer) onJoin(memberAssignment);
+    });
+    c.on(REBALANCING, (event) => {
+      log.debug("The group is rebalancing: revoking what this member holds.", {
+        memberId: event.payload.memberId,
+        partitions: assigned,
+        current: c === consumer,
+      });
       if (c !== consumer) return;
       lastProgress = Date.now();
       revokeAll(true);
@@ -255,6 +311,7 @@ export async function subscribeKafka(
     if (!lifecycle.active) return; // stopping: shutdown revokes what is assigned
     lastProgress = Date.now();
     noRestartBefore = 0;
+    crashRestarts = 0;
     if (restarting) {
       restarting.joined();
       restarting = null;
@@ -267,10 +324,12 @@ export async function subscribeKafka(
       if (partitions.length === 0) return;
       const committed = await fetchCommitted(await admin(), group, topic);
       for (const [partition, c] of committed) if (partitions.includes(partition)) expected.set(partition, c.offset);
+      const began = Date.now();
       await options.onAssigned?.(
         partitions.map((partition) => ({ partition, committed: committed.get(partition) ?? null })),
       );
       await checkRetention(partitions);
+      log.debug("Assigned partitions.", { partitions, tookMs: Date.now() - began });
     });
   }
   function onCrash(payload: { error: Error; restart: boolean }): void {
@@ -282,14 +341,15 @@ export async function subscribeKafka(
     }
     const error = kafkaError(`consuming ${topic} in group ${group}`, payload.error);
     // kafkajs gives up on answers it does not know as retriable (a SyncGroup refused in the middle of a
-    // rebalance, seen on the mock when a member dies). A few fresh consumers are tried before the stage stops;
-    // a refusal that stays (authorization, a deleted topic) ends the subscription at once.
+    // rebalance: on the mock, a follower whose SyncGroup comes after the leader's). Fresh consumers are tried,
+    // backing off, before the stage stops; a refusal that stays (authorization, a deleted topic) ends the
+    // subscription at once.
     const permanent = error.code === "PERMISSION" || error.code === "NOT_FOUND";
     if (permanent || crashRestarts >= MAX_CRASH_RESTARTS || !lifecycle.active) {
       fail(error);
       return;
     }
-    if (restarting) return; // the restart under way joins again
+    // Also while a restart is under way: this may be the consumer it started, refused before it joined.
     crashRestarts++;
     log.warn("Kafka consumer crashed and kafkajs gave up; starting a new consumer.", {
       error: payload.error,
@@ -344,7 +404,11 @@ export async function subscribeKafka(
   /** Stop fetching, let the batch in flight and the pending callbacks finish, revoke, leave the group. */
   async function shutdown(): Promise<void> {
     if (watchdog) clearInterval(watchdog);
+    wakeRestart?.();
     await restartRun?.catch(() => {});
+    // Commits waiting for a rejoin that will not come go on (and are refused: the subscription is ending).
+    restarting?.joined();
+    restarting = null;
     try {
       consumer.pause([{ topic }]);
     } catch {

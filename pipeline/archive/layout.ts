@@ -2,8 +2,9 @@
  * Archive paths (DESIGN §5), Hive-style so Spark, Trino or DuckDB read them as they are:
  *   <topic>/dt=YYYY-MM-DD/hour=HH/part-<partition>-<firstOffset>-<lastOffset>.parquet   (event time, UTC)
  * and the archiver's own bookkeeping, under folders starting with "_" that Hive-style readers skip:
- *   _logbench/tmp/<topic>/part-<partition>-<first>-<last>-<bucket>.parquet.tmp   files being written
- *   _logbench/wal/<topic>/<partition>/<lastOffset>.json(.tmp)                     committed rolls (write-ahead log)
+ *   _logbench/tmp/<topic>/part-<partition>-<first>-<last>-<bucket>[-<roll>].parquet.tmp   files being written
+ *   _logbench/wal/<topic>/<partition>/<lastOffset>.json([.<roll>].tmp)    committed rolls (write-ahead log)
+ * (<roll>: a token of the roll writing the file, so two daemons' rolls of one offset range never share a file.)
  *   _logbench/gaps/<topic>/<partition>/<from>-<to>.json                           offsets [from, to) lost to retention
  * The one module that names and parses these paths: the archive stage, recovery, the query catalog, the status
  * API and the notebooks all go through it, so a reader can never disagree with the writer about a name.
@@ -66,10 +67,20 @@ export function finalPath(topic: string, bucket: string, partition: number, firs
   return `${topic}/${bucket}/${partFileName(partition, first, last)}`;
 }
 
-/** Where a file is written before it is published; unique per bucket, so one roll's files never collide. */
-export function tmpPath(topic: string, bucket: string, partition: number, first: number, last: number): string {
+/**
+ * Where a file is written before it is published; unique per bucket, so one roll's files never collide, and per
+ * `roll` token, so neither do the rolls of two daemons (a partition's old and new owner) over the same offsets.
+ */
+export function tmpPath(
+  topic: string,
+  bucket: string,
+  partition: number,
+  first: number,
+  last: number,
+  roll?: string,
+): string {
   const flat = bucket.replace(/[=/]/g, "_");
-  return `${tmpDir(topic)}/part-${partition}-${first}-${last}-${flat}.parquet.tmp`;
+  return `${tmpDir(topic)}/part-${partition}-${first}-${last}-${flat}${roll ? `-${roll}` : ""}.parquet.tmp`;
 }
 
 export function tmpDir(topic: string): string {
@@ -85,9 +96,9 @@ export function walEntryPath(topic: string, partition: number, last: number): st
   return `${walDir(topic, partition)}/${last}.json`;
 }
 
-/** The name an entry is written under before its atomic rename to walEntryPath. */
-export function walTmpPath(topic: string, partition: number, last: number): string {
-  return `${walEntryPath(topic, partition, last)}.tmp`;
+/** The name an entry is written under before its atomic rename to walEntryPath (`roll` as in tmpPath). */
+export function walTmpPath(topic: string, partition: number, last: number, roll?: string): string {
+  return `${walEntryPath(topic, partition, last)}${roll ? `.${roll}` : ""}.tmp`;
 }
 
 /** The last offset of a committed log entry's name, or null (a temporary entry, or anything else). */

@@ -1,8 +1,9 @@
 /**
- * What a restarted archiver trusts: the archive itself. For one partition, finish the renames of the newest
- * write-ahead-log entry, delete temporary files no entry will ever rename, and return the offset to resume
- * from. Without a log (an archive written by another tool, or a log someone removed), the highest offset in
- * the partition's file names is used.
+ * What a restarted archiver trusts: the archive itself. For one partition, delete the temporary log entries
+ * (the fence against a previous owner's roll still in flight, ownership.ts: it must come before the log is read),
+ * finish the renames of the newest write-ahead-log entry, delete temporary files no entry will ever rename, and
+ * return the offset to resume from. Without a log (an archive written by another tool, or a log someone removed),
+ * the highest offset in the partition's file names is used.
  */
 import type { Logger } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
@@ -30,6 +31,10 @@ export async function recoverPartition(
   partition: number,
   logger: Logger,
 ): Promise<number> {
+  // A delete that finds nothing lost the race to the entry's rename: then the listing below has the entry.
+  for (const f of await listOrEmpty(store, walDir(topic, partition))) {
+    if (isWalTmpName(f.name)) await store.delete(f.path);
+  }
   const wal = await listOrEmpty(store, walDir(topic, partition));
   const entries = wal
     .map((f) => ({ path: f.path, last: parseWalEntryName(f.name) }))
@@ -41,11 +46,11 @@ export async function recoverPartition(
     const entry = JSON.parse(new TextDecoder().decode(await store.open(newest.path))) as WalEntry;
     for (const f of entry.files) {
       if (await store.status(f.final)) continue;
-      if (!(await store.rename(f.tmp, f.final))) {
-        logger.error("An archive file listed in the archive log is missing; its records are lost from the archive.", {
-          file: f.final,
-        });
-      }
+      // The entry's own writer may be renaming the same files right now (it committed just before the fence).
+      if (await renamedOrThere(store, f.tmp, f.final)) continue;
+      logger.error("An archive file listed in the archive log is missing; its records are lost from the archive.", {
+        file: f.final,
+      });
     }
     resume = entry.last + 1;
   } else {
@@ -56,7 +61,6 @@ export async function recoverPartition(
     const part = parsePartName(f.name);
     if (part && part.partition === partition) await store.delete(f.path);
   }
-  for (const f of wal) if (isWalTmpName(f.name)) await store.delete(f.path);
   if (resume > 0) logger.info("Archive resumes after what it already holds.", { topic, partition, offset: resume });
   return resume;
 }
@@ -75,6 +79,16 @@ export async function highestArchivedOffset(store: ArchiveStore, topic: string, 
     }
   }
   return highest;
+}
+
+/** Rename `tmp` to `final`; true when `final` is there afterwards, whoever renamed it. */
+async function renamedOrThere(store: ArchiveStore, tmp: string, final: string): Promise<boolean> {
+  try {
+    if (await store.rename(tmp, final)) return true;
+  } catch (err) {
+    if (!isLogbenchError(err, "ALREADY_EXISTS")) throw err;
+  }
+  return (await store.status(final)) !== null;
 }
 
 async function listOrEmpty(store: ArchiveStore, path: string): Promise<FileStatus[]> {

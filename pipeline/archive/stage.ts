@@ -8,6 +8,7 @@
  * the renames of the newest log entry, deletes leftover temporary files, and resumes from the newest entry's last
  * offset + 1 — whatever the group's committed offset says. File names carry partition and offset range.
  */
+import { randomBytes } from "node:crypto";
 import { appendFile, rm } from "node:fs/promises";
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
@@ -29,7 +30,7 @@ import {
   walEntryPath,
   walTmpPath,
 } from "./layout.ts";
-import { claim, HANDOFF_GRACE_MS, newMemberId, readOwner } from "./ownership.ts";
+import { claim, commitLogEntry, newMemberId } from "./ownership.ts";
 import { type Compression, joinLines, ParquetEncoder } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
@@ -134,20 +135,16 @@ export class ArchiveStage {
   }
 
   private async onAssigned(assigned: Array<{ partition: number; committed: CommittedOffset | null }>) {
-    // Claim first, and give a previous owner's last roll time to land before recovery reads the log.
-    let handedOver = false;
+    // Claim first: recovery then fences off a previous owner's roll still in flight (ownership.ts).
     for (const { partition } of assigned) {
       const { store, topic } = this.deps;
       // Best effort: an archive that refuses the claim refuses the rolls too, and they report it.
-      const took = await this.retrying(`claiming partition ${partition}`, () =>
-        claim(store, topic, partition, this.member),
-      ).catch((err: unknown) => {
-        this.deps.ctx.logger.warn("Could not claim the partition in the archive.", { partition, err });
-        return false;
-      });
-      if (took) handedOver = true;
+      await this.retrying(`claiming partition ${partition}`, () => claim(store, topic, partition, this.member)).catch(
+        (err: unknown) => {
+          this.deps.ctx.logger.warn("Could not claim the partition in the archive.", { partition, err });
+        },
+      );
     }
-    if (handedOver) await new Promise((r) => setTimeout(r, HANDOFF_GRACE_MS));
     for (const { partition, committed } of assigned) {
       const resume = await this.retrying(`recovering partition ${partition}`, () =>
         recoverPartition(this.deps.store, this.deps.topic, partition, this.deps.ctx.logger),
@@ -263,12 +260,14 @@ export class ArchiveStage {
     const { store, topic, config, ctx } = this.deps;
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
+    // This roll's own temporary names: another daemon's roll of the same offsets must not touch its files.
+    const token = randomBytes(4).toString("hex");
     for (const [bucket, b] of buf.buckets) {
       const compression = config.compression as Compression;
       const data = b.spool
         ? await this.encoder!.encodeJsonLines(b.spool.path, b.spool.longest, this.format.layout, compression)
         : await this.encoder!.encodeRows(b.rows, this.format.layout, compression);
-      const tmp = tmpPath(topic, bucket, partition, b.first, b.last);
+      const tmp = tmpPath(topic, bucket, partition, b.first, b.last, token);
       await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
       files.push({
         tmp,
@@ -285,16 +284,14 @@ export class ArchiveStage {
       files: files.map(({ tmp, final }) => ({ tmp, final })),
     };
     const wal = walEntryPath(topic, partition, buf.last);
-    const walTmp = walTmpPath(topic, partition, buf.last);
-    const committed = await this.retrying("writing the archive log entry", async () => {
-      await store.create(walTmp, new TextEncoder().encode(JSON.stringify(entry)), { overwrite: true });
-      // The partition moved to another daemon: its recovery may have read the log already, so this roll must not
-      // land. The records stay uncommitted; the new owner reads them from the bus.
-      const owner = await readOwner(store, topic, partition);
-      if (owner !== null && owner !== this.member) return false;
-      await renameInto(store, walTmp, wal);
-      return true;
-    });
+    const walTmp = walTmpPath(topic, partition, buf.last, token);
+    // The member id makes the entry's bytes this roll's own (commitLogEntry compares them after a lost answer).
+    const body = new TextEncoder().encode(JSON.stringify({ ...entry, member: this.member }));
+    // False: the partition moved to another daemon, whose recovery may have read the log already, so this roll must
+    // not land. The records stay uncommitted; the new owner reads them from the bus.
+    const committed = await this.retrying("writing the archive log entry", () =>
+      commitLogEntry(store, { topic, partition, member: this.member }, walTmp, wal, body),
+    );
     if (!committed) {
       for (const f of [walTmp, ...files.map((x) => x.tmp)]) await store.delete(f).catch(() => false);
       for (const b of buf.buckets.values()) if (b.spool) await rm(b.spool.path, { force: true });

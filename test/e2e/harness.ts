@@ -62,16 +62,28 @@ export function spool(dir: string, files: string[]): void {
   });
 }
 
-/** `denoFlags` replaces the harness's own Deno permissions (e.g. with what `logbench deno-flags` printed). */
+/**
+ * `denoFlags` replaces the harness's own Deno permissions (e.g. with what `logbench deno-flags` printed);
+ * `daemonArgs` go after the daemon's own (e.g. `--log-level debug`).
+ */
 export function startDaemon(
   configFile: string,
   runner: "node" | "deno" = "node",
   denoFlags: string[] = DENO_PERMISSIONS(configFile),
+  daemonArgs: string[] = [],
 ): DaemonProcess {
   const args =
     runner === "node"
-      ? [resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile]
-      : ["run", ...denoFlags, resolve(packageRoot, "pipeline/cli/deno-entry.ts"), "daemon", "--config", configFile];
+      ? [resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile, ...daemonArgs]
+      : [
+          "run",
+          ...denoFlags,
+          resolve(packageRoot, "pipeline/cli/deno-entry.ts"),
+          "daemon",
+          "--config",
+          configFile,
+          ...daemonArgs,
+        ];
   const command = runner === "node" ? process.execPath : resolve(packageRoot, "node_modules/.bin/deno");
   const child = spawn(command, args, { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
