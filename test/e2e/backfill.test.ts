@@ -18,6 +18,7 @@ import { createSeriesStore } from "../../connectors/registry.ts";
 import type { SeriesPoint } from "../../connectors/types.ts";
 import { loadConfig, packageRoot } from "../../pipeline/config/load.ts";
 import { MEASUREMENTS } from "../../pipeline/model/window.ts";
+import { expectMatchesGoAccess } from "../pipeline/report/goaccess-oracle.ts";
 import { runToCompletion } from "./check.ts";
 import { distributedConfig } from "./distributed-config.ts";
 import { expectedFromFiles } from "./expected.ts";
@@ -157,6 +158,18 @@ describe("event time per source, and backfill from the archive", () => {
       } finally {
         await stopDaemon(daemon, "SIGKILL");
       }
+      // The report over the archive the daemon wrote from the replay equals GoAccess's on the same file.
+      const ours = JSON.parse(
+        logbench("report", "--from", "2015-05-17", "--to", "2015-05-21", "--format", "json", "--config", config).stdout,
+      );
+      const dead = await query(config, "select line, raw from dead_letters");
+      expect(dead.map((d) => Number(d.line))).toEqual([8899]);
+      await expectMatchesGoAccess(ours, {
+        dir,
+        lines: readFileSync(join(SAMPLES, "elastic-apache-combined.log"), "utf8").trimEnd().split("\n"),
+        deadRaw: String(dead[0]!.raw),
+      });
+
       const late = await total(config, "select coalesce(sum(count), 0) n from late");
       expect(late).toBeGreaterThan(0);
       const before = await perMinute(config);
