@@ -75,7 +75,7 @@ const LIVE_MS = 100;
  * Batches go on while a flush writes, up to this many events past its snapshot; then they wait for the write (a
  * slow or failing sink slows consumption, and the windows held in memory stay bounded).
  */
-const MAX_EVENTS_DURING_WRITE = 50_000;
+const MAX_EVENTS_DURING_WRITE = 5_000;
 
 export interface AggregateStageDeps {
   bus: Bus;
