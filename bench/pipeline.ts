@@ -30,6 +30,8 @@ interface PathRun {
   events: number;
   replaySeconds: number;
   caughtUpSeconds: number;
+  /** When each group first had no lag left after the replay ended (the aggregate: and had read every event). */
+  groupSeconds: { archive: number | null; aggregate: number | null };
   peakRssMb: number | null;
   note: string;
 }
@@ -81,13 +83,18 @@ async function status(port: number): Promise<Status | null> {
   }
 }
 
-/** Both groups have no lag left, and the aggregate group has read every event. */
-async function caughtUp(port: number, lag: Record<string, number>, events: number): Promise<boolean> {
-  if (lag.archive !== 0 || lag.aggregate !== 0) return false;
+/** Which groups have no lag left (the aggregate group: and has read every event). */
+async function caughtUp(
+  port: number,
+  lag: Record<string, number>,
+  events: number,
+): Promise<{ archive: boolean; aggregate: boolean }> {
+  const archive = lag.archive === 0;
+  if (lag.aggregate !== 0) return { archive, aggregate: false };
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let received = 0;
   for (const m of text.matchAll(/^logbench_aggregate_received_total\{[^}]*\} (\d+)/gm)) received += Number(m[1]);
-  return received >= events;
+  return { archive, aggregate: received >= events };
 }
 
 async function runPath(
@@ -139,10 +146,17 @@ async function runPath(
     if (replay.code !== 0) throw new Error(`replay failed (${replay.code}): ${replay.stderr}`);
     let note = "";
     let peak = peakRss(daemon.pid!);
+    const groupSeconds: PathRun["groupSeconds"] = { archive: null, aggregate: null };
+    const elapsed = () => (performance.now() - started) / 1000;
     for (;;) {
       const s = await status(port);
       peak = Math.max(peak ?? 0, peakRss(daemon.pid!) ?? 0) || peak;
-      if (s?.consumerLag && (await caughtUp(port, s.consumerLag, events))) break;
+      if (s?.consumerLag) {
+        const done = await caughtUp(port, s.consumerLag, events);
+        if (done.archive) groupSeconds.archive ??= elapsed();
+        if (done.aggregate) groupSeconds.aggregate ??= elapsed();
+        if (done.archive && done.aggregate) break;
+      }
       if (daemon.exitCode !== null) throw new Error(`daemon exited (${daemon.exitCode}):\n${daemonErr}`);
       if (performance.now() - started > DEADLINE_MS) {
         note = `not caught up after ${DEADLINE_MS / 60_000} min: lag ${JSON.stringify(s?.consumerLag)}`;
@@ -156,6 +170,7 @@ async function runPath(
       events,
       replaySeconds: replay.seconds,
       caughtUpSeconds,
+      groupSeconds,
       peakRssMb: peakRss(daemon.pid!) ?? peak,
       note,
     };
@@ -228,7 +243,7 @@ export async function main(args: string[]): Promise<number> {
   const ga = goaccess(file);
   const gaRate = ga ? ga.events / ga.seconds : null;
   const rows: string[][] = [];
-  if (ga) rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", fmt(gaRate!), "1.00×", "–", ""]);
+  if (ga) rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", "–", fmt(gaRate!), "1.00×", "–", ""]);
   else console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
   for (const path of values.paths!.split(",")) {
     let run: PathRun;
@@ -268,9 +283,11 @@ export async function main(args: string[]): Promise<number> {
       }
     } else throw new Error(`unknown path "${path}" (local, kafka)`);
     const rate = run.events / run.caughtUpSeconds;
+    const at = (s: number | null) => (s === null ? "–" : fmt(s, 1));
     rows.push([
       run.path,
       fmt(run.caughtUpSeconds, 1),
+      `${fmt(run.replaySeconds, 1)} / ${at(run.groupSeconds.archive)} / ${at(run.groupSeconds.aggregate)}`,
       fmt(run.events / run.replaySeconds),
       fmt(rate),
       gaRate ? `${(rate / gaRate).toFixed(2)}×` : "–",
@@ -282,6 +299,7 @@ export async function main(args: string[]): Promise<number> {
   const head_ = [
     "path",
     "caught up (s)",
+    "replay done / archive / aggregate caught up (s)",
     "replay lines/s",
     "events/s end to end",
     "vs GoAccess",

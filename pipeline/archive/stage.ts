@@ -179,6 +179,8 @@ export class ArchiveStage {
     const rejected: DeadLetter[] = [];
     const spooling = this.format.layout.fromJson !== undefined;
     const toSpool = new Map<Bucket, Uint8Array[]>();
+    let lastHour = Number.NaN;
+    let lastKey = "";
     for (const msg of messages) {
       if (msg.offset < buf.resumeFrom) {
         skipped++;
@@ -189,7 +191,13 @@ export class ArchiveStage {
         rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
         continue;
       }
-      const key = bucketKey(bucketOf(decoded.ts));
+      // Most messages fall in the hour of the one before: its key is reused without formatting a date.
+      const hour = Math.floor(decoded.ts / HOUR_MS);
+      if (hour !== lastHour) {
+        lastHour = hour;
+        lastKey = bucketKey(bucketOf(decoded.ts));
+      }
+      const key = lastKey;
       let bucket = buf.buckets.get(key);
       if (!bucket) {
         bucket = { rows: [], first: msg.offset, last: msg.offset };
@@ -366,6 +374,8 @@ async function renameInto(store: ArchiveStore, from: string, to: string): Promis
   }
   if (!(await store.status(to))) throw new LogbenchError("INTERNAL", `renaming ${from}: neither it nor ${to} exists`);
 }
+
+const HOUR_MS = 3_600_000;
 
 function emptyBuffer(resumeFrom: number): Buffer {
   return {

@@ -2,11 +2,16 @@
  * Where each source got to: per file, its identity (device + inode, and for a tailed file a fingerprint of its
  * first bytes), the byte offset and line number of the next unread line, and the bus high watermarks right after
  * that point was acknowledged. The watermarks let a restart find exactly what reached the bus after the last saved
- * position (see file-ingest.ts). Saved atomically (write temp, fsync, rename) so a kill -9 leaves the old or the
- * new state, never a mix.
+ * position (see file-ingest.ts).
+ *
+ * Each save is durable before `set`/`update` returns, and a kill -9 leaves the old or the new state, never a mix:
+ * the whole state is written as one checksummed record into `positions/<source>.journal` (position-journal.ts:
+ * one pwrite + one fdatasync, no temp file or rename per save). A state saved by an older version as
+ * `positions/<source>.json` is read once and replaced by the journal at the first save.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { JournalWriter, readJournal } from "./position-journal.ts";
 
 export interface FilePosition {
   dev: number;
@@ -36,23 +41,45 @@ export interface SourcePositions {
   last?: string;
 }
 
+/** Where a source's positions live: the journal, and the JSON file older versions wrote. */
+function positionFiles(stateDir: string, sourceName: string): { journal: string; legacy: string } {
+  const base = join(stateDir, "positions", sourceName.replace(/[^\w.-]/g, "_"));
+  return { journal: `${base}.journal`, legacy: `${base}.json` };
+}
+
+/** The saved state of a source, read without taking it over (tests, diagnostics); null when there is none. */
+export function readPositions(stateDir: string, sourceName: string): SourcePositions | null {
+  return load(positionFiles(stateDir, sourceName)).state;
+}
+
+function load(files: { journal: string; legacy: string }): {
+  state: SourcePositions | null;
+  record: ReturnType<typeof readJournal>;
+} {
+  const record = readJournal(files.journal);
+  if (record) return { state: JSON.parse(record.payload) as SourcePositions, record };
+  try {
+    return { state: JSON.parse(readFileSync(files.legacy, "utf8")) as SourcePositions, record: null };
+  } catch {
+    return { state: null, record: null };
+  }
+}
+
 export class PositionStore {
-  private readonly file: string;
+  private legacy: string | null;
+  private readonly journal: JournalWriter;
   private state: SourcePositions;
   /** No saved state was found: this source has never run here. */
   readonly fresh: boolean;
 
   constructor(stateDir: string, sourceName: string) {
-    const dir = join(stateDir, "positions");
-    mkdirSync(dir, { recursive: true });
-    this.file = join(dir, `${sourceName.replace(/[^\w.-]/g, "_")}.json`);
-    try {
-      this.state = JSON.parse(readFileSync(this.file, "utf8")) as SourcePositions;
-      this.fresh = false;
-    } catch {
-      this.state = { files: {} };
-      this.fresh = true;
-    }
+    mkdirSync(join(stateDir, "positions"), { recursive: true });
+    const files = positionFiles(stateDir, sourceName);
+    const { state, record } = load(files);
+    this.state = state ?? { files: {} };
+    this.fresh = state === null;
+    this.legacy = record ? null : files.legacy;
+    this.journal = new JournalWriter(files.journal, record);
   }
 
   get(path: string): FilePosition | undefined {
@@ -93,16 +120,18 @@ export class PositionStore {
     this.persist();
   }
 
+  /** Closes the journal (a later save opens it again). */
+  close(): void {
+    this.journal.close();
+  }
+
   private persist(): void {
     // Synchronous on purpose: nothing else may run between deciding a position and making it durable.
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, JSON.stringify(this.state));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    this.journal.write(JSON.stringify(this.state));
+    if (this.legacy) {
+      // The journal holds the state now (and wins over this file when both exist).
+      rmSync(this.legacy, { force: true });
+      this.legacy = null;
     }
-    renameSync(tmp, this.file);
   }
 }

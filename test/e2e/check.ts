@@ -1,7 +1,6 @@
-/** The end-to-end assertions shared by the embedded and the distributed runs. */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { readPositions } from "../../pipeline/ingest/positions.ts";
 import { type Expected, eventKey, multisetDiff } from "./expected.ts";
 import { type DaemonProcess, query, spool, startDaemon, stopDaemon, waitFor } from "./harness.ts";
 
@@ -86,11 +85,9 @@ export async function killMidFileAndRestart(
 ): Promise<void> {
   spool(join(dir, "spool"), files);
   const first = startDaemon(config);
-  const positions = join(dir, "state", "positions", "spool.json");
   await waitFor(
     "the spool source inside a file",
-    async () =>
-      JSON.parse(readFileSync(positions, "utf8")) as { files: Record<string, { offset: number; done: boolean }> },
+    async () => readPositions(join(dir, "state"), "spool") ?? { files: {} },
     (p) => Object.values(p.files).some((f) => f.offset > 0 && !f.done),
     { daemon: first, intervalMs: 5 },
   );

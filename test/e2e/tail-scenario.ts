@@ -7,9 +7,10 @@
  * and it is restarted. The file held history before the first start, which must not show up (followed from the
  * end). Then archive, dead letters and per-minute windows must be exactly what was written.
  */
-import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { readPositions } from "../../pipeline/ingest/positions.ts";
 import { LogWriter } from "../pipeline/ingest/sources/log-writer.ts";
 import { complete, counts, expectExactOutput } from "./check.ts";
 import { expectedFromLines, linesOf } from "./expected.ts";
@@ -60,14 +61,8 @@ export async function tailRotatedBothWays(dir: string, config: string, options: 
   );
   const logs = join(dir, "logs");
   const access = join(logs, "access.log");
-  const positionsFile = join(dir, "state", "positions", "web.json");
-  const saved = (): SavedPosition[] => {
-    try {
-      return Object.values(JSON.parse(readFileSync(positionsFile, "utf8")).files) as SavedPosition[];
-    } catch {
-      return [];
-    }
-  };
+  const saved = (): SavedPosition[] =>
+    Object.values(readPositions(join(dir, "state"), "web")?.files ?? {}) as SavedPosition[];
   /** The saved position of the file now at the followed path (not of one rotated away). */
   const live = (): SavedPosition | undefined => {
     const st = statSync(access);

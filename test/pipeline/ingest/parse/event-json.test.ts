@@ -20,7 +20,12 @@ const expected = (e: LogEvent): string => Buffer.from(JSON.stringify(e), "utf8")
 
 describe("encodeEvent", () => {
   it("writes the bytes of JSON.stringify for any field values", () => {
-    const text = fc.option(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.string()));
+    // Long printable-ASCII strings too (with and without quotes and backslashes): they take the native copy.
+    const longAscii = fc.string({ minLength: 12, maxLength: 80 });
+    const longPlain = fc.string({ minLength: 12, maxLength: 80, unit: fc.constantFrom(..."abcXYZ019/._-:?=& ") });
+    const text = fc.option(
+      fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.string(), longAscii, longPlain),
+    );
     // Where the digit writer changes method or digit count: below and above 2^31, at 10^8 multiples, -0.
     const edges = fc.constantFrom(
       0,

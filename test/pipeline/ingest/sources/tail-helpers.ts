@@ -1,10 +1,11 @@
 /** A tail source against a real temp folder and a local bus. */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, MetricsRegistry, silentLogger } from "../../../../connectors/context.ts";
 import { createLocalBus } from "../../../../connectors/local/file-log.ts";
 import type { Bus } from "../../../../connectors/types.ts";
+import { readPositions } from "../../../../pipeline/ingest/positions.ts";
 import { Publisher } from "../../../../pipeline/ingest/publisher.ts";
 import { createTailSource, tailSourceSchema } from "../../../../pipeline/ingest/sources/tail.ts";
 import type { DeadLetter, LogEvent } from "../../../../pipeline/model/log-event.ts";
@@ -95,11 +96,7 @@ export function harness(): Harness {
       return { events, dead };
     },
     positions() {
-      try {
-        return JSON.parse(readFileSync(join(dir, "state", "positions", "web.json"), "utf8"));
-      } catch {
-        return { files: {} };
-      }
+      return (readPositions(join(dir, "state"), "web") as ReturnType<Harness["positions"]> | null) ?? { files: {} };
     },
   };
 }

@@ -5,9 +5,9 @@
  * event lands in one partition and the bus order is the order lines were read.
  */
 import { copyFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { type FilePosition, PositionStore } from "../../../../pipeline/ingest/positions.ts";
 import type { Publisher } from "../../../../pipeline/ingest/publisher.ts";
 import { harness, LogWriter, lines, pause, until } from "./tail-helpers.ts";
 
@@ -377,13 +377,16 @@ describe("tail source", () => {
     unlinkSync(access);
     writeFileSync(access, `${lines(100, 140).join("\n")}\n`);
     const st = statSync(access);
-    const file = join(h.dir, "state", "positions", "web.json");
-    const state = JSON.parse(await readFile(file, "utf8"));
-    const [old] = Object.values(state.files) as { offset: number }[];
-    expect(old!.offset).toBeLessThan(st.size); // so the size alone cannot tell
-    state.files = { [`${st.dev}:${st.ino}`]: { ...old, dev: st.dev, ino: st.ino } };
-    state.last = `${st.dev}:${st.ino}`;
-    await writeFile(file, JSON.stringify(state));
+    const store = new PositionStore(join(h.dir, "state"), "web");
+    const [[oldKey, old]] = store.entries() as [[string, FilePosition]];
+    expect(old.offset).toBeLessThan(st.size); // so the size alone cannot tell
+    store.update(
+      { [oldKey]: null, [`${st.dev}:${st.ino}`]: { ...old, dev: st.dev, ino: st.ino } },
+      {
+        last: `${st.dev}:${st.ino}`,
+      },
+    );
+    store.close();
     t = h.start();
     await until("60 events", async () => (await h.onBus()).events.length >= 60);
     await pause(100);
