@@ -227,8 +227,18 @@ export class FollowedFiles {
     return keys;
   }
 
+  /**
+   * Whether a new file starts as a followed one does, or did: its first bytes are the followed file's now, or those
+   * its fingerprint was taken from. The second catches a copy found in the scan during which its original was
+   * truncated (the original's check passed just before, and it is empty now).
+   */
   private async startsLikeFollowed(fh: FileHandle): Promise<boolean> {
-    for (const f of this.files.values()) if (f.live && (await sameStart(fh, f.fh))) return true;
+    for (const f of this.files.values()) {
+      if (!f.live) continue;
+      if (await sameStart(fh, f.fh)) return true;
+      const fp = f.pos.fingerprint;
+      if (fp && fp.bytes > 0 && (await recheck(fh, fp, Number.MAX_SAFE_INTEGER)) !== null) return true;
+    }
     return false;
   }
 
