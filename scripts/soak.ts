@@ -81,7 +81,7 @@ function cpuSeconds(pid: number | undefined): number | null {
 async function progress(daemon: DaemonProcess): Promise<string> {
   const apiUrl = /"message":"API listening\.","url":"([^"]+)"/.exec(daemon.stderr())?.[1];
   if (!apiUrl) return "metrics -";
-  const text = await fetch(`${apiUrl}/metrics`)
+  const text = await fetch(`${apiUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })
     .then((r) => r.text())
     .catch(() => "");
   const sum = (name: string, label = ""): number => {
