@@ -147,7 +147,7 @@ async function main(args: string[]): Promise<number> {
       },
     );
     const replayDone = new Promise<number | null>((done) => replay!.on("exit", (code) => done(code)));
-    const samples: Array<{ minute: number; rssMb: number | null; load: string; kills: number }> = [];
+    const samples: Array<{ minute: number; rssMb: number | null; load: string; kills: number; progress: string }> = [];
     let kills = 0;
     let nextKill = Date.now() + killEvery * 1000;
     let nextSample = Date.now();
@@ -163,10 +163,10 @@ async function main(args: string[]): Promise<number> {
             .join(" "),
           kills,
         };
-        samples.push(sample);
+        samples.push({ ...sample, progress: await progress(daemon) });
         // Also as it goes, so an interrupted run still leaves its record (with the daemon's lag and progress).
         process.stderr.write(
-          `soak: minute ${sample.minute}, RSS ${sample.rssMb} MB, load ${sample.load}, kills ${kills}, ${await progress(daemon)}\n`,
+          `soak: minute ${sample.minute}, RSS ${sample.rssMb} MB, load ${sample.load}, kills ${kills}, ${samples.at(-1)!.progress}\n`,
         );
         nextSample += 30_000;
       }
@@ -218,8 +218,9 @@ async function main(args: string[]): Promise<number> {
         .map((l) => l.toFixed(2))
         .join(" ")}; took ${Math.round((Date.now() - started) / 1000)} s\n\n`,
     );
-    out.write("| minute | daemon RSS (MB) | load 1/5/15 | kills so far |\n|---:|---:|---|---:|\n");
-    for (const s of samples) out.write(`| ${s.minute} | ${s.rssMb ?? "-"} | ${s.load} | ${s.kills} |\n`);
+    out.write("| minute | daemon RSS (MB) | load 1/5/15 | kills so far | daemon |\n|---:|---:|---|---:|---|\n");
+    for (const s of samples)
+      out.write(`| ${s.minute} | ${s.rssMb ?? "-"} | ${s.load} | ${s.kills} | ${s.progress} |\n`);
     out.write("\n| lines sent | parseable | archived | lost | duplicated | minutes wrong | series total | kills |\n");
     out.write("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.write(
