@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- [--minutes N] [--rate R] [--kill-every S]` (not part of CI; issue 11 §7).
+ * `npm run soak -- [--minutes N] [--rate R] [--kill-every S] [--profile DIR]` (not part of CI; issue 11 §7).
  *
  * A private librdkafka mock cluster (3 brokers, a 6-partition topic), one daemon on it (local archive folder,
  * DuckDB series), and `logbench replay --speed R/100` of a generated CLF file (100 lines per second of event
@@ -45,10 +45,66 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The daemon, as the e2e harness starts it, but with `--cpu-prof` into `profileDir` when given (Node refuses
+ * `--cpu-prof` in NODE_OPTIONS). Only a clean stop writes a profile: the last daemon, stopped with SIGTERM, or
+ * every one when `--kill-every` is longer than the run.
+ */
+function daemonProcess(config: string, profileDir: string | undefined): DaemonProcess {
+  if (profileDir === undefined) return startDaemon(config);
+  const child = spawn(
+    process.execPath,
+    ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, CLI, "daemon", "--config", config],
+    { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  child.stdout!.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  return { child, stderr: () => err, exited };
+}
+
+/** CPU seconds (user + system) the process has used, from /proc (null when it is gone). */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The daemon's consumer lag per group and the aggregate's counters, from its /metrics ("-" before it listens). */
+async function progress(daemon: DaemonProcess): Promise<string> {
+  const apiUrl = /"message":"API listening\.","url":"([^"]+)"/.exec(daemon.stderr())?.[1];
+  if (!apiUrl) return "metrics -";
+  const text = await fetch(`${apiUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => r.text())
+    .catch(() => "");
+  const sum = (name: string, label = ""): number => {
+    let n = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, "gm")))
+      if ((m[1] ?? "").includes(label)) n += Number(m[2]);
+    return n;
+  };
+  return [
+    `CPU ${cpuSeconds(daemon.child.pid)} s since its start`,
+    `lag archive ${sum("logbench_consumer_lag", "archive")}`,
+    `lag aggregate ${sum("logbench_consumer_lag", "aggregate")}`,
+    `aggregate received ${sum("logbench_aggregate_received_total")}`,
+    `points written ${sum("logbench_aggregate_sent_total")}`,
+  ].join(", ");
+}
+
 async function main(args: string[]): Promise<number> {
   const minutes = option(args, "minutes", 30);
   const rate = option(args, "rate", 100);
   const killEvery = option(args, "kill-every", 60);
+  const profileAt = args.indexOf("--profile");
+  const profileDir = profileAt >= 0 ? resolve(args[profileAt + 1] ?? ".") : undefined;
   const dir = mkdtempSync(join(tmpdir(), "logbench-soak-"));
   const topic = "weblogs";
   const mock = await startKafkaMock({
@@ -81,7 +137,7 @@ async function main(args: string[]): Promise<number> {
       archiver: { roll: { records: 5_000, idle: "2s", interval: "1m", size: "64MB" } },
       aggregator: { flushInterval: "1s", lateness: "5m" },
     });
-    daemon = startDaemon(config);
+    daemon = daemonProcess(config, profileDir);
     replay = spawn(
       process.execPath,
       [CLI, "replay", input, "--format", "clf", "--speed", String(rate / 100), "--config", config, "--quiet"],
@@ -91,7 +147,7 @@ async function main(args: string[]): Promise<number> {
       },
     );
     const replayDone = new Promise<number | null>((done) => replay!.on("exit", (code) => done(code)));
-    const samples: Array<{ minute: number; rssMb: number | null; load: string; kills: number }> = [];
+    const samples: Array<{ minute: number; rssMb: number | null; load: string; kills: number; progress: string }> = [];
     let kills = 0;
     let nextKill = Date.now() + killEvery * 1000;
     let nextSample = Date.now();
@@ -107,10 +163,10 @@ async function main(args: string[]): Promise<number> {
             .join(" "),
           kills,
         };
-        samples.push(sample);
-        // Also as it goes, so an interrupted run still leaves its record.
+        samples.push({ ...sample, progress: await progress(daemon) });
+        // Also as it goes, so an interrupted run still leaves its record (with the daemon's lag and progress).
         process.stderr.write(
-          `soak: minute ${sample.minute}, RSS ${sample.rssMb} MB, load ${sample.load}, kills ${kills}\n`,
+          `soak: minute ${sample.minute}, RSS ${sample.rssMb} MB, load ${sample.load}, kills ${kills}, ${samples.at(-1)!.progress}\n`,
         );
         nextSample += 30_000;
       }
@@ -118,7 +174,7 @@ async function main(args: string[]): Promise<number> {
         daemon.child.kill("SIGKILL");
         await daemon.exited;
         kills++;
-        daemon = startDaemon(config);
+        daemon = daemonProcess(config, profileDir);
         nextKill += killEvery * 1000;
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -162,8 +218,9 @@ async function main(args: string[]): Promise<number> {
         .map((l) => l.toFixed(2))
         .join(" ")}; took ${Math.round((Date.now() - started) / 1000)} s\n\n`,
     );
-    out.write("| minute | daemon RSS (MB) | load 1/5/15 | kills so far |\n|---:|---:|---|---:|\n");
-    for (const s of samples) out.write(`| ${s.minute} | ${s.rssMb ?? "-"} | ${s.load} | ${s.kills} |\n`);
+    out.write("| minute | daemon RSS (MB) | load 1/5/15 | kills so far | daemon |\n|---:|---:|---|---:|---|\n");
+    for (const s of samples)
+      out.write(`| ${s.minute} | ${s.rssMb ?? "-"} | ${s.load} | ${s.kills} | ${s.progress} |\n`);
     out.write("\n| lines sent | parseable | archived | lost | duplicated | minutes wrong | series total | kills |\n");
     out.write("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.write(
