@@ -66,6 +66,28 @@ function scriptedBus(): { bus: Bus; options: () => SubscribeOptions } {
   return { bus, options: () => options! };
 }
 
+/** An archive stage on `store` and `bus` whose fatal errors fail the test. */
+function archiveStage(
+  store: ArchiveStore,
+  bus: Bus,
+  config: ConstructorParameters<typeof ArchiveStage>[0]["config"],
+  scratchDir: string,
+  ctx: ConstructorParameters<typeof ArchiveStage>[0]["ctx"],
+): ArchiveStage {
+  return new ArchiveStage({
+    bus,
+    store,
+    topic: "weblogs",
+    deadLetterTopic: "weblogs.dlq",
+    config,
+    scratchDir,
+    ctx,
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+}
+
 function archivedPaths(root: string): Promise<string[]> {
   const files: string[] = [];
   const walk = (d: string) => {
@@ -112,18 +134,7 @@ describe("archive hand-off between two daemons sharing an archive", () => {
     });
 
     const stage = (store: ArchiveStore, bus: Bus, name: string) =>
-      new ArchiveStage({
-        bus,
-        store,
-        topic: "weblogs",
-        deadLetterTopic: "weblogs.dlq",
-        config: config.archiver,
-        scratchDir: join(dir, `tmp-${name}`),
-        ctx,
-        onFatal: (err) => {
-          throw err;
-        },
-      });
+      archiveStage(store, bus, config.archiver, join(dir, `tmp-${name}`), ctx);
     const busA = scriptedBus();
     const busB = scriptedBus();
     const a = stage(storeA, busA.bus, "a");
@@ -199,18 +210,7 @@ describe("archive hand-off between two daemons sharing an archive", () => {
       },
     });
     const stage = (store: ArchiveStore, bus: Bus, name: string) =>
-      new ArchiveStage({
-        bus,
-        store,
-        topic: "weblogs",
-        deadLetterTopic: "weblogs.dlq",
-        config: config.archiver,
-        scratchDir: join(dir, `tmp-${name}`),
-        ctx,
-        onFatal: (err) => {
-          throw err;
-        },
-      });
+      archiveStage(store, bus, config.archiver, join(dir, `tmp-${name}`), ctx);
     const busA = scriptedBus();
     const busB = scriptedBus();
     const a = stage(storeA, busA.bus, "a");
