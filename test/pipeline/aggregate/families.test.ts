@@ -19,10 +19,10 @@ import { createLocalBus } from "../../../connectors/local/file-log.ts";
 import type { SeriesStore } from "../../../connectors/types.ts";
 import { AgentFamilies, BROWSER_TAGS, OS_TAGS } from "../../../pipeline/aggregate/agent-families.ts";
 import { AggregateStage } from "../../../pipeline/aggregate/stage.ts";
-import { main } from "../../../pipeline/cli/main.ts";
 import { packageRoot, parseConfig } from "../../../pipeline/config/load.ts";
 import { createParser } from "../../../pipeline/ingest/parse/index.ts";
 import { classifyAgent } from "../../../pipeline/report/agents.ts";
+import { runMain } from "../cli/run-main.ts";
 
 const SAMPLE = join(packageRoot, "data/samples/elastic-apache-combined.log");
 const influxUrl = inject("influxV1Url");
@@ -79,23 +79,7 @@ async function aggregateSample(series: SeriesStore, lines: string[], events: num
 }
 
 async function query(configFile: string, sql: string): Promise<Map<string, number>> {
-  let out = "";
-  let err = "";
-  const sink = (add: (s: string) => void) =>
-    ({
-      write: (s: string) => {
-        add(s);
-        return true;
-      },
-    }) as never;
-  const code = await main(["query", sql, "--config", configFile, "--format", "json"], {
-    stdout: sink((s) => {
-      out += s;
-    }),
-    stderr: sink((s) => {
-      err += s;
-    }),
-  });
+  const { code, stdout: out, stderr: err } = await runMain(["query", sql, "--config", configFile, "--format", "json"]);
   expect(code, err).toBe(0);
   return new Map((JSON.parse(out) as Array<{ k: string; n: number }>).map((r) => [r.k, Number(r.n)]));
 }

@@ -5,7 +5,7 @@
  * difference, and it is asserted exactly from the line itself.
  */
 import { expect, it } from "vitest";
-import { main } from "../../../pipeline/cli/main.ts";
+import { runMain } from "../cli/run-main.ts";
 import { writeElasticArchive } from "./elastic-archive.ts";
 import { expectMatchesGoAccess } from "./goaccess-oracle.ts";
 
@@ -15,19 +15,21 @@ let oursJson: any;
 
 /** `logbench report` for 17–20 May over the archive the first test writes, in one format. */
 async function report(format: string): Promise<string> {
-  let out = "";
-  let err = "";
-  const sink = (add: (s: string) => void) =>
-    ({
-      write: (s: string) => {
-        add(s);
-        return true;
-      },
-    }) as never;
-  const code = await main(
-    ["report", "--config", configPath, "--from", "2015-05-17", "--to", "2015-05-21", "--format", format],
-    { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) },
-  );
+  const {
+    code,
+    stdout: out,
+    stderr: err,
+  } = await runMain([
+    "report",
+    "--config",
+    configPath,
+    "--from",
+    "2015-05-17",
+    "--to",
+    "2015-05-21",
+    "--format",
+    format,
+  ]);
   expect(code, err).toBe(0);
   return out;
 }
