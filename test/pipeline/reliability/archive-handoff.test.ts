@@ -17,12 +17,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { createLogger, MetricsRegistry, silentContext } from "../../../connectors/context.ts";
+import { silentContext } from "../../../connectors/context.ts";
 import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
 import type { ArchiveStore, Bus, BusMessage, SubscribeOptions, Subscription } from "../../../connectors/types.ts";
 import { walDir } from "../../../pipeline/archive/layout.ts";
 import { ArchiveStage } from "../../../pipeline/archive/stage.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
+import { recordingContext } from "./recording-context.ts";
 
 const enc = new TextEncoder();
 const message = (offset: number): BusMessage => ({
@@ -174,12 +175,7 @@ describe("archive hand-off between two daemons sharing an archive", () => {
   async function heldCommit(onBFirstLogListing?: () => Promise<void>) {
     const dir = mkdtempSync(join(tmpdir(), "logbench-handoff-held-"));
     const root = join(dir, "archive");
-    const logs: Array<Record<string, unknown>> = [];
-    const ctx = {
-      logger: createLogger({ level: "warn", write: (l) => logs.push(JSON.parse(l)) }),
-      metrics: new MetricsRegistry(),
-      signal: new AbortController().signal,
-    };
+    const { logs, ctx } = recordingContext();
     const config = parseConfig({
       archiver: { compression: "snappy", roll: { records: 50, idle: "1h", interval: "1h" } },
     });

@@ -12,12 +12,12 @@
  * refused. Every message produced before and after must still be delivered, and the subscription must not end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, MetricsRegistry } from "../../../connectors/context.ts";
 import { createKafkaBus } from "../../../connectors/kafka/bus.ts";
 import { kafkaBusSchema } from "../../../connectors/kafka/config.ts";
 import type { Bus, BusMessage, Subscription } from "../../../connectors/types.ts";
 import { waitFor } from "../../contracts/bus.ts";
 import { type KafkaMock, startKafkaMock } from "../../servers/kafka/mock-cluster.ts";
+import { recordingContext } from "./recording-context.ts";
 
 const text = (m: BusMessage) => new TextDecoder().decode(m.value);
 const records = (prefix: string, n: number) =>
@@ -38,13 +38,7 @@ describe("a member refused on rejoin, then refused again on its restart", () => 
     const topic = "rejoin";
     const group = `g-${topic}`;
     await mock.command(`topic ${topic} 3`);
-    const logs: Array<Record<string, unknown>> = [];
-    const metrics = new MetricsRegistry();
-    const ctx = {
-      logger: createLogger({ level: "warn", write: (l) => logs.push(JSON.parse(l)) }),
-      metrics,
-      signal: new AbortController().signal,
-    };
+    const { logs, metrics, ctx } = recordingContext();
     bus = createKafkaBus(
       kafkaBusSchema.parse({
         type: "kafka",

@@ -8,12 +8,12 @@
  * by (partition, offset) and by value: nothing lost, nothing twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, MetricsRegistry } from "../../../connectors/context.ts";
 import { createKafkaBus } from "../../../connectors/kafka/bus.ts";
 import { kafkaBusSchema } from "../../../connectors/kafka/config.ts";
 import type { Bus, BusMessage, Subscription } from "../../../connectors/types.ts";
 import { waitFor } from "../../contracts/bus.ts";
 import { type KafkaMock, startKafkaMock } from "../../servers/kafka/mock-cluster.ts";
+import { recordingContext } from "./recording-context.ts";
 
 const text = (m: BusMessage) => new TextDecoder().decode(m.value);
 const records = (prefix: string, n: number) =>
@@ -34,13 +34,7 @@ describe("leader moves and broker restarts", () => {
   /** A consumer of a fresh 3-partition topic that commits each batch; messages by "partition/offset". */
   async function consumer(topic: string, extra: Record<string, unknown> = {}) {
     await mock.command(`topic ${topic} 3`);
-    const logs: Array<Record<string, unknown>> = [];
-    const metrics = new MetricsRegistry();
-    const ctx = {
-      logger: createLogger({ level: "warn", write: (l) => logs.push(JSON.parse(l)) }),
-      metrics,
-      signal: new AbortController().signal,
-    };
+    const { logs, metrics, ctx } = recordingContext();
     const config = kafkaBusSchema.parse({
       type: "kafka",
       brokers: mock.bootstrap,
