@@ -16,9 +16,10 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { mkdir, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { LogbenchError } from "../errors.ts";
 import { withRetry } from "../retry.ts";
+import { DuckDBInstance } from "./node-api.ts";
 
 export type { DuckDBConnection } from "@duckdb/node-api";
 

@@ -5,13 +5,9 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBInstance,
-  DuckDBTimestampMillisecondsValue,
-} from "@duckdb/node-api";
+import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
 import { quoteLiteral } from "../../connectors/duckdb/connection.ts";
+import { DuckDBInstance, DuckDBTimestampMillisecondsValue } from "../../connectors/duckdb/node-api.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import type { RecordMessage } from "../model/record.ts";
 import { markTimestampUtc } from "./parquet-utc.ts";

@@ -95,8 +95,13 @@ export function tablesIn(sql: string, measurements: string[] = []): NonNullable<
     out.push("series");
   // The stored summaries are large next to the numbers: loaded only when asked for by name.
   if (mentions("sketches")) out.push("sketches");
-  return out.length ? out : ["events", "records", "dead_letters", "series", "gaps"];
+  if (out.length) return out;
+  // A query of the catalog itself (`show tables`, `describe`, information_schema, duckdb_views()) needs every
+  // table; any other query that names none (`select 1`, a read_parquet of a file) needs none.
+  return CATALOG_QUERY.test(lower) ? ["events", "records", "dead_letters", "series", "gaps"] : [];
 }
+
+const CATALOG_QUERY = /\b(show|describe|information_schema|pragma|duckdb_\w+)\b/;
 
 export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
   const measurements = recordStreams(config.sources, config.topic).map((s) => s.measurement);

@@ -7,7 +7,7 @@ import { silentContext } from "../../../connectors/context.ts";
 import { ParquetEncoder } from "../../../pipeline/archive/parquet.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
 import type { LogEvent } from "../../../pipeline/model/log-event.ts";
-import { runSql } from "../../../pipeline/query/catalog.ts";
+import { runSql, tablesIn } from "../../../pipeline/query/catalog.ts";
 
 const event = (path: string): LogEvent => ({
   ts: Date.UTC(1995, 6, 1, 4),
@@ -45,5 +45,22 @@ describe("query catalog", () => {
       { path: "/a", bytes: null, raw: null },
       { path: "/b'c", bytes: null, raw: null },
     ]);
+  });
+
+  it("loads only the tables a query names, none for a query that names none, all to list them", async () => {
+    expect(tablesIn("select count(*) from events where status >= 500")).toEqual(["events"]);
+    expect(tablesIn("select * from dead_letters, gaps")).toEqual(["dead_letters", "gaps"]);
+    expect(tablesIn("select sum(count) from requests_by_status")).toEqual(["series"]);
+    // `select 1` must not read the bus's dead letters and the whole archive first (the CLI's start-up target).
+    expect(tablesIn("select 1")).toEqual([]);
+    expect(tablesIn("SELECT 42 AS answer")).toEqual([]);
+    for (const sql of ["show tables", "DESCRIBE requests_x", "select table_name from information_schema.tables"])
+      expect(tablesIn(sql)).toEqual(["events", "records", "dead_letters", "series", "gaps"]);
+
+    const dir = mkdtempSync(join(tmpdir(), "logbench-catalog-"));
+    const config = parseConfig({ stateDir: "state", archive: { type: "local", dir: "archive" } }, { baseDir: dir });
+    expect(await runSql(config, silentContext(), "select 1 as one")).toEqual([{ one: 1 }]);
+    const names = (await runSql(config, silentContext(), "show tables")).map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(["events", "records", "dead_letters", "gaps", "requests"]));
   });
 });
