@@ -19,12 +19,13 @@
  * use the held connection when it is open and a read-only open otherwise. Names are DuckDB identifiers,
  * which compare case-insensitively: "Method" and "method" are one column.
  */
-import { DuckDBTimestampValue } from "./node-api.ts";
+
 import type { Context } from "../context.ts";
 import { LogbenchError, wrapError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
 import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+import { DuckDBTimestampValue } from "./node-api.ts";
 import {
   type ColumnKind,
   type FieldValue,
