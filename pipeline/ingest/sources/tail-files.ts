@@ -89,6 +89,8 @@ export interface Located {
   st: Stats;
   /** A copy of the saved file (another inode with its first bytes): copytruncate's copy. */
   copy: boolean;
+  /** For a copy: why the saved file itself (its inode) was not taken, for the log. */
+  because?: string;
 }
 
 /**
@@ -105,18 +107,30 @@ export async function locate(pos: FilePosition, claimed: ReadonlySet<string>): P
     return null;
   }
   const candidates = [saved, ...names.map((n) => join(dirname(saved), n)).filter((p) => p !== saved)];
+  const own = (st: Stats) => st.dev === pos.dev && st.ino === pos.ino;
+  let because = "no file in its folder has its inode now (deleted, or moved out of the folder)";
   const stats = new Map<string, Stats>();
   for (const path of candidates) {
     const st = await stat(path).catch(() => null);
-    if (st?.isFile() && st.size >= pos.offset && !claimed.has(fileKey(st))) stats.set(path, st);
+    if (!st?.isFile()) continue;
+    if (claimed.has(fileKey(st))) {
+      if (own(st)) because = `${path}, its inode, is taken by another saved position`;
+    } else if (st.size < pos.offset) {
+      if (own(st))
+        because = `${path}, its inode, holds ${st.size} bytes, fewer than the ${pos.offset} read (truncated)`;
+    } else stats.set(path, st);
   }
-  const sameInode = [...stats].filter(([, st]) => st.dev === pos.dev && st.ino === pos.ino);
-  const others = fp.bytes > 0 ? [...stats].filter(([, st]) => st.dev !== pos.dev || st.ino !== pos.ino) : [];
+  const sameInode = [...stats].filter(([, st]) => own(st));
+  const others = fp.bytes > 0 ? [...stats].filter(([, st]) => !own(st)) : [];
   for (const [path, st] of [...sameInode, ...others]) {
     const found = await openFile(path);
     if (!found) continue;
     if (fileKey(found.st) === fileKey(st) && (await recheck(found.fh, fp, found.st.size)) !== null) {
-      return { path, fh: found.fh, st: found.st, copy: fileKey(st) !== fileKey(pos) };
+      const copy = fileKey(st) !== fileKey(pos);
+      return { path, fh: found.fh, st: found.st, copy, ...(copy ? { because } : {}) };
+    }
+    if (own(st)) {
+      because = `${path}, its inode, no longer starts with the ${fp.bytes} bytes it started with (truncated and written again, or another file on a reused inode)`;
     }
     await found.fh.close();
   }

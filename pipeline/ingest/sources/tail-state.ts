@@ -92,16 +92,30 @@ export class FollowedFiles {
         if (f.key !== key) last = f.key; // the file's old marks stay the ones recovery starts from
       }
       if (f.key !== key) changes[key] = null;
-      if (f.key !== key || found.path !== pos.path) {
-        changes[f.key] = f.pos;
-        this.log.info("Found a followed file again under another name.", {
-          was: pos.path,
-          now: found.path,
-          copy: found.copy,
-        });
-      }
+      if (f.key !== key || found.path !== pos.path) changes[f.key] = f.pos;
+      this.logResumed(pos, found);
     }
     if (Object.keys(changes).length > 0) this.positions.update(changes, last ? { last } : {});
+  }
+
+  /** What resume decided for a saved position: each way of finding a file again reads other bytes next. */
+  private logResumed(pos: FilePosition, found: Located): void {
+    if (found.copy) {
+      this.log.info(
+        "A followed file was found again as a copy beside it (copytruncate while the daemon was down): the copy is read on from the saved position, then finished; the file now at the followed path is taken as a new one, from 0, unless another saved position names it.",
+        { file: pos.path, copy: found.path, offset: pos.offset, because: found.because },
+      );
+    } else if (found.path !== pos.path) {
+      this.log.info(
+        "A followed file was found again under another name (renamed while the daemon was down); it is read on from the saved position.",
+        { was: pos.path, now: found.path, offset: pos.offset },
+      );
+    } else {
+      this.log.info("A followed file was found again; it is read on from the saved position.", {
+        file: pos.path,
+        offset: pos.offset,
+      });
+    }
   }
 
   /** One look at the followed paths: new files, renames, files rotated away, deleted or truncated. */
