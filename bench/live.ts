@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { freePort } from "./pipeline.ts";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -72,7 +73,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `# logbench live-view latency\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, node ${process.version}; load average ${load()} at start\ninput: ${rate} CLF lines/s appended every 50 ms for ${seconds} s to a tailed file\n`,
   );
-  const daemon = spawn(process.execPath, [bin, "daemon", "--config", config], {
+  const daemon = spawn(process.execPath, [...DAEMON_V8_FLAGS, bin, "daemon", "--config", config], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
   });

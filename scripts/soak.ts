@@ -12,6 +12,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { packageRoot } from "../pipeline/config/load.ts";
 import { expectedFromLines, multisetDiff } from "../test/e2e/expected.ts";
 import { type DaemonProcess, query, startDaemon, writeConfig } from "../test/e2e/harness.ts";
@@ -54,7 +55,7 @@ function daemonProcess(config: string, profileDir: string | undefined): DaemonPr
   if (profileDir === undefined) return startDaemon(config);
   const child = spawn(
     process.execPath,
-    ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, CLI, "daemon", "--config", config],
+    ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, ...DAEMON_V8_FLAGS, CLI, "daemon", "--config", config],
     { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] },
   );
   let err = "";

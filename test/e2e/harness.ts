@@ -1,12 +1,13 @@
 /**
- * Runs the real daemon as a child process (`node bin/logbench.js daemon`), so a test can SIGKILL it, and checks
- * its output through the same catalog `logbench query` uses.
+ * Runs the real daemon as a child process (`node bin/logbench.js daemon`, with the heap limits it ships with), so a
+ * test can SIGKILL it, and checks its output through the same catalog `logbench query` uses.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { silentContext } from "../../connectors/context.ts";
+import { DAEMON_DENO_V8_FLAG, DAEMON_V8_FLAGS } from "../../pipeline/cli/daemon-v8-flags.ts";
 import { loadConfig, packageRoot } from "../../pipeline/config/load.ts";
 import type { Config } from "../../pipeline/config/schema.ts";
 import { runSql } from "../../pipeline/query/catalog.ts";
@@ -74,9 +75,10 @@ export function startDaemon(
 ): DaemonProcess {
   const args =
     runner === "node"
-      ? [resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile, ...daemonArgs]
+      ? [...DAEMON_V8_FLAGS, resolve(packageRoot, "bin/logbench.js"), "daemon", "--config", configFile, ...daemonArgs]
       : [
           "run",
+          DAEMON_DENO_V8_FLAG,
           ...denoFlags,
           resolve(packageRoot, "pipeline/cli/deno-entry.ts"),
           "daemon",
