@@ -42,12 +42,19 @@ interface PartitionState {
   remembered: WindowState | null;
   /** Writes of this partition's flushes, one after the other (a flush's batches go on while its write runs). */
   writing: Promise<void>;
-  /** A flush's write is queued or running. */
-  inFlight: boolean;
+  /** Flush writes queued or running (each one's end must not say "none" while a later one is still queued). */
+  inFlight: number;
   /** Events added since the last flush took its snapshot (bounds what a slow write lets pile up). */
   sinceSnapshot: number;
   /** A write failed for good: nothing after it may be written or committed (the daemon is stopping). */
   broken: boolean;
+  /**
+   * Wall time of the last batch with an event of each source, for closing idle sources' windows. Kept here and not
+   * by PartitionWindows.closeIdle, which knows a source's first batch after each drain only: with batches going on
+   * during a write that retried for longer than idleTimeout, a source that never paused looked idle, all its windows
+   * were closed, and the rest of its events in them were counted late (the influx-outage e2e's missing lines).
+   */
+  seen: Map<string, number>;
 }
 
 /** What one flush writes and commits, taken from the windows at one instant. */
@@ -127,7 +134,7 @@ export class AggregateStage {
       onBatch: (partition, messages) =>
         this.withLock(partition, async () => {
           const st = this.state(partition);
-          if (st.inFlight && st.sinceSnapshot >= MAX_EVENTS_DURING_WRITE) await st.writing;
+          if (st.inFlight > 0 && st.sinceSnapshot >= MAX_EVENTS_DURING_WRITE) await st.writing;
           this.onBatch(partition, messages);
         }),
       onLost: this.deps.losses?.hook(config.group, topic),
@@ -138,7 +145,7 @@ export class AggregateStage {
     });
     this.timer = setInterval(() => {
       for (const [p, st] of this.partitions) {
-        if (st.inFlight) continue; // the next tick after that write takes the next snapshot
+        if (st.inFlight > 0) continue; // the next tick after that write takes the next snapshot
         // The lock is held for the snapshot only: the partition's batches go on while the write runs.
         // (wrapped, so that the lock does not wait for the write promise it would otherwise adopt)
         this.withLock(p, () => (this.failed ? null : { written: this.startWrite(p) }))
@@ -238,9 +245,10 @@ export class AggregateStage {
         lock: this.partitions.get(partition)?.lock ?? Promise.resolve(),
         remembered: null,
         writing: this.partitions.get(partition)?.writing ?? Promise.resolve(),
-        inFlight: false,
+        inFlight: 0,
         sinceSnapshot: 0,
         broken: false,
+        seen: new Map(),
       });
     }
   }
@@ -249,7 +257,9 @@ export class AggregateStage {
     const st = this.state(partition);
     let late = 0;
     let bad = 0;
-    st.windows.now = Date.now();
+    const now = Date.now();
+    st.windows.now = now;
+    let source: string | null = null;
     st.late.countFrom = st.replayUntil;
     for (const msg of messages) {
       const decoded = decodeEvent(msg);
@@ -260,6 +270,10 @@ export class AggregateStage {
         continue;
       }
       const { event } = decoded;
+      if (event.source !== source) {
+        source = event.source;
+        st.seen.set(source, now);
+      }
       const onTime = st.windows.add(event, msg.offset, st.late);
       const primary = st.windows.lastPrimary;
       // Most events fall in the window of the event before: remember each window once, not once per event.
@@ -314,7 +328,7 @@ export class AggregateStage {
     // restart re-reads lateness + window of the bus), and the commit would be the same offset again.
     if (st.next < st.replayUntil) return Promise.resolve();
     const { config } = this.deps;
-    st.windows.closeIdle(Date.now(), config.idleTimeout);
+    this.closeIdle(st, Date.now());
     const { changed } = st.windows.drain();
     const late = st.late.drain(st.next);
     const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
@@ -329,17 +343,33 @@ export class AggregateStage {
       checkpoint: { c: st.next, w: Number.isFinite(newest) ? newest : null, ws },
     };
     st.sinceSnapshot = 0;
-    st.inFlight = true;
+    st.inFlight++;
     const written = st.writing.then(() => this.write(partition, st, snapshot));
     st.writing = written.then(
       () => {
-        st.inFlight = false;
+        st.inFlight--;
       },
       () => {
-        st.inFlight = false;
+        st.inFlight--;
       },
     );
     return written;
+  }
+
+  /**
+   * A source without an event for idleTimeout of wall time has its watermark moved to the end + lateness of its
+   * newest open window, which closes every one of them (so a source that stopped does not hold its windows open).
+   */
+  private closeIdle(st: PartitionState, now: number): void {
+    const { windows } = st;
+    for (const [source, seen] of st.seen) {
+      if (now - seen < this.deps.config.idleTimeout) continue;
+      st.seen.delete(source);
+      let newestEnd = Number.NEGATIVE_INFINITY;
+      for (const w of windows.open.values()) if (w.source === source && w.end > newestEnd) newestEnd = w.end;
+      const target = newestEnd + windows.options.latenessMs;
+      if (target > windows.watermark(source)) windows.watermarks.set(source, target);
+    }
   }
 
   private async write(partition: number, st: PartitionState, snap: FlushSnapshot): Promise<void> {
@@ -388,9 +418,10 @@ export class AggregateStage {
         lock: Promise.resolve(),
         remembered: null,
         writing: Promise.resolve(),
-        inFlight: false,
+        inFlight: 0,
         sinceSnapshot: 0,
         broken: false,
+        seen: new Map(),
       };
       this.partitions.set(partition, st);
     }
