@@ -12,7 +12,14 @@
  */
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
-import type { Bus, BusMessage, CommittedOffset, SeriesStore, Subscription } from "../../connectors/types.ts";
+import type {
+  Bus,
+  BusMessage,
+  CommittedOffset,
+  SeriesPoint,
+  SeriesStore,
+  Subscription,
+} from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
 import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
@@ -31,6 +38,32 @@ interface PartitionState {
   /** Offsets below this were processed before the restart. */
   replayUntil: number;
   lock: Promise<void>;
+  /** The window last handed to remember() (the live API's list). */
+  remembered: WindowState | null;
+  /** Writes of this partition's flushes, one after the other (a flush's batches go on while its write runs). */
+  writing: Promise<void>;
+  /** Flush writes queued or running (each one's end must not say "none" while a later one is still queued). */
+  inFlight: number;
+  /** Events added since the last flush took its snapshot (bounds what a slow write lets pile up). */
+  sinceSnapshot: number;
+  /** A write failed for good: nothing after it may be written or committed (the daemon is stopping). */
+  broken: boolean;
+  /**
+   * Wall time of the last batch with an event of each source, for closing idle sources' windows. Kept here and not
+   * by PartitionWindows.closeIdle, which knows a source's first batch after each drain only: with batches going on
+   * during a write that retried for longer than idleTimeout, a source that never paused looked idle, all its windows
+   * were closed, and the rest of its events in them were counted late (the influx-outage e2e's missing lines).
+   */
+  seen: Map<string, number>;
+}
+
+/** What one flush writes and commits, taken from the windows at one instant. */
+interface FlushSnapshot {
+  points: SeriesPoint[];
+  changed: boolean;
+  next: number;
+  resume: number;
+  checkpoint: Checkpoint;
 }
 
 /** Kept in the aggregate group's commit metadata: next offset processed, and the watermarks then. */
@@ -46,6 +79,11 @@ export interface Checkpoint {
 const RECENT_WINDOWS = 120;
 /** The live view hears about new events at most this often, without waiting for a flush (which writes first). */
 const LIVE_MS = 100;
+/**
+ * Batches go on while a flush writes, up to this many events past its snapshot; then they wait for the write (a
+ * slow or failing sink slows consumption, and the windows held in memory stay bounded).
+ */
+const MAX_EVENTS_DURING_WRITE = 5_000;
 
 export interface AggregateStageDeps {
   bus: Bus;
@@ -93,7 +131,12 @@ export class AggregateStage {
       topic,
       group: config.group,
       onAssigned: async (assigned) => this.onAssigned(assigned),
-      onBatch: (partition, messages) => this.withLock(partition, async () => this.onBatch(partition, messages)),
+      onBatch: (partition, messages) =>
+        this.withLock(partition, async () => {
+          const st = this.state(partition);
+          if (st.inFlight > 0 && st.sinceSnapshot >= MAX_EVENTS_DURING_WRITE) await st.writing;
+          this.onBatch(partition, messages);
+        }),
       onLost: this.deps.losses?.hook(config.group, topic),
       onRevoked: async (partitions) => {
         await Promise.all(partitions.map((p) => this.withLock(p, () => this.flush(p))));
@@ -101,16 +144,21 @@ export class AggregateStage {
       },
     });
     this.timer = setInterval(() => {
-      // Flushes queued by earlier ticks must not write again once one has failed for good.
-      for (const p of this.partitions.keys())
-        this.withLock(p, async () => (this.failed ? undefined : this.flush(p))).catch((err) => {
-          // Retryable failures were retried inside flush(); the offset was not committed, so a restart rebuilds
-          // these windows from the bus.
-          if (this.failed) return;
-          this.failed = true;
-          if (this.timer) clearInterval(this.timer);
-          this.deps.onFatal(err);
-        });
+      for (const [p, st] of this.partitions) {
+        if (st.inFlight > 0) continue; // the next tick after that write takes the next snapshot
+        // The lock is held for the snapshot only: the partition's batches go on while the write runs.
+        // (wrapped, so that the lock does not wait for the write promise it would otherwise adopt)
+        this.withLock(p, () => (this.failed ? null : { written: this.startWrite(p) }))
+          .then((started) => started?.written)
+          .catch((err) => {
+            // Retryable failures were retried inside the write; the offset was not committed, so a restart
+            // rebuilds these windows from the bus. Flushes queued by earlier ticks must not write again.
+            if (this.failed) return;
+            this.failed = true;
+            if (this.timer) clearInterval(this.timer);
+            this.deps.onFatal(err);
+          });
+      }
     }, config.flushInterval);
     return this.subscription;
   }
@@ -195,6 +243,12 @@ export class AggregateStage {
         next: committed?.offset ?? 0,
         replayUntil: checkpoint?.c ?? 0,
         lock: this.partitions.get(partition)?.lock ?? Promise.resolve(),
+        remembered: null,
+        writing: this.partitions.get(partition)?.writing ?? Promise.resolve(),
+        inFlight: 0,
+        sinceSnapshot: 0,
+        broken: false,
+        seen: new Map(),
       });
     }
   }
@@ -203,7 +257,9 @@ export class AggregateStage {
     const st = this.state(partition);
     let late = 0;
     let bad = 0;
-    st.windows.now = Date.now();
+    const now = Date.now();
+    st.windows.now = now;
+    let source: string | null = null;
     st.late.countFrom = st.replayUntil;
     for (const msg of messages) {
       const decoded = decodeEvent(msg);
@@ -214,10 +270,20 @@ export class AggregateStage {
         continue;
       }
       const { event } = decoded;
+      if (event.source !== source) {
+        source = event.source;
+        st.seen.set(source, now);
+      }
       const onTime = st.windows.add(event, msg.offset, st.late);
-      if (st.windows.lastPrimary) this.remember(partition, st.windows.lastPrimary);
+      const primary = st.windows.lastPrimary;
+      // Most events fall in the window of the event before: remember each window once, not once per event.
+      if (primary && primary !== st.remembered) {
+        this.remember(partition, primary);
+        st.remembered = primary;
+      }
       if (!onTime && msg.offset >= st.replayUntil) late++;
     }
+    st.sinceSnapshot += messages.length;
     this.liveSoon();
     const labels = { topic: this.deps.topic };
     this.deps.ctx.metrics.inc("logbench_aggregate_received_total", labels, messages.length);
@@ -240,29 +306,88 @@ export class AggregateStage {
     if (!members.has(key)) members.set(key, { partition, state });
   }
 
+  /** Writes and commits everything up to now, after any write in flight (revoke, stop). Call under the lock. */
   private async flush(partition: number): Promise<void> {
     const st = this.partitions.get(partition);
     if (!st) return;
+    await st.writing;
+    await this.startWrite(partition);
+  }
+
+  /**
+   * Takes a snapshot of the partition's changed windows, late counts, offset and watermarks (synchronously, under
+   * the lock), and queues its write and commit after the partition's previous one. Windows are marked written at
+   * the snapshot, so events added while the write runs make them dirty again for the next flush; the commit carries
+   * the snapshot's offset and watermarks, never those of events added since.
+   */
+  private startWrite(partition: number): Promise<void> {
+    const st = this.partitions.get(partition);
+    if (!st) return Promise.resolve();
     // Still re-reading what the checkpoint says was written: the rebuilt windows hold only part of their events, so
     // writing them would put smaller counts over complete ones (and cost a write per flush for nothing while a
     // restart re-reads lateness + window of the bus), and the commit would be the same offset again.
-    if (st.next < st.replayUntil) return;
-    const { series, config, ctx } = this.deps;
-    st.windows.closeIdle(Date.now(), config.idleTimeout);
+    if (st.next < st.replayUntil) return Promise.resolve();
+    const { config } = this.deps;
+    this.closeIdle(st, Date.now());
     const { changed } = st.windows.drain();
     const late = st.late.drain(st.next);
-    if (changed.length || late.length) {
-      const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
-      await this.retrying(() => series.write(points));
-      for (const s of changed) s.dirty = false;
-      ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, points.length);
-    }
-    if (st.next === 0) return;
+    const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
+    for (const s of changed) s.dirty = false;
     const ws = Object.fromEntries(st.windows.watermarks);
     const newest = Math.max(st.windows.fallbackWatermark, ...Object.values(ws));
-    const checkpoint: Checkpoint = { c: st.next, w: Number.isFinite(newest) ? newest : null, ws };
+    const snapshot: FlushSnapshot = {
+      points,
+      changed: changed.length > 0,
+      next: st.next,
+      resume: st.windows.resumeOffset(st.next),
+      checkpoint: { c: st.next, w: Number.isFinite(newest) ? newest : null, ws },
+    };
+    st.sinceSnapshot = 0;
+    st.inFlight++;
+    const written = st.writing.then(() => this.write(partition, st, snapshot));
+    st.writing = written.then(
+      () => {
+        st.inFlight--;
+      },
+      () => {
+        st.inFlight--;
+      },
+    );
+    return written;
+  }
+
+  /**
+   * A source without an event for idleTimeout of wall time has its watermark moved to the end + lateness of its
+   * newest open window, which closes every one of them (so a source that stopped does not hold its windows open).
+   */
+  private closeIdle(st: PartitionState, now: number): void {
+    const { windows } = st;
+    for (const [source, seen] of st.seen) {
+      if (now - seen < this.deps.config.idleTimeout) continue;
+      st.seen.delete(source);
+      let newestEnd = Number.NEGATIVE_INFINITY;
+      for (const w of windows.open.values()) if (w.source === source && w.end > newestEnd) newestEnd = w.end;
+      const target = newestEnd + windows.options.latenessMs;
+      if (target > windows.watermark(source)) windows.watermarks.set(source, target);
+    }
+  }
+
+  private async write(partition: number, st: PartitionState, snap: FlushSnapshot): Promise<void> {
+    if (st.broken) return;
+    const { series, ctx } = this.deps;
+    if (snap.points.length) {
+      try {
+        await this.retrying(() => series.write(snap.points));
+      } catch (err) {
+        st.broken = true;
+        throw err;
+      }
+      ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, snap.points.length);
+    }
+    if (snap.next === 0) return;
+    const { checkpoint } = snap;
     try {
-      await this.subscription?.commit(partition, st.windows.resumeOffset(st.next), JSON.stringify(checkpoint));
+      await this.subscription?.commit(partition, snap.resume, JSON.stringify(checkpoint));
     } catch (err) {
       // A rebalance fenced this member (CONFLICT): the partition's next owner resumes from the last commit and
       // rewrites the same windows (idempotent), so this is no reason to stop the daemon.
@@ -276,7 +401,7 @@ export class AggregateStage {
     if (checkpoint.w !== null)
       ctx.metrics.set("logbench_aggregate_watermark_ms", { partition: String(partition) }, checkpoint.w);
     // Merging the summaries of the recent windows is the main thread's costliest step of a flush: only for listeners.
-    if (changed.length && this.listeners.size > 0) {
+    if (snap.changed && this.listeners.size > 0) {
       const windows = this.windows();
       for (const l of this.listeners) l(windows);
     }
@@ -291,6 +416,12 @@ export class AggregateStage {
         next: 0,
         replayUntil: 0,
         lock: Promise.resolve(),
+        remembered: null,
+        writing: Promise.resolve(),
+        inFlight: 0,
+        sinceSnapshot: 0,
+        broken: false,
+        seen: new Map(),
       };
       this.partitions.set(partition, st);
     }
@@ -302,10 +433,13 @@ export class AggregateStage {
     return new PartitionWindows({ windows: this.specs, latenessMs: lateness, topK });
   }
 
-  private withLock(partition: number, fn: () => Promise<void> | void): Promise<void> {
+  private withLock<T>(partition: number, fn: () => Promise<T> | T): Promise<T> {
     const st = this.state(partition);
     const run = st.lock.then(fn);
-    st.lock = run.catch(() => {});
+    st.lock = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 

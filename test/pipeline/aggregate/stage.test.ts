@@ -182,4 +182,89 @@ describe("AggregateStage", () => {
     await s.stop();
     await bus.close();
   });
+
+  it("goes on reading while a flush writes, and commits only what that write holds", async () => {
+    const { bus, series } = setup({ flushInterval: "100ms" });
+    // The first series write waits until the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let writes = 0;
+    let firstWriteStarted!: () => void;
+    const started = new Promise<void>((r) => {
+      firstWriteStarted = r;
+    });
+    const gated: SeriesStore = {
+      ...series,
+      write: async (points) => {
+        if (writes++ === 0) {
+          firstWriteStarted();
+          await gate;
+        }
+        return series.write(points);
+      },
+    };
+    // Every commit the stage makes, in order.
+    const commits: Array<{ offset: number; c: number }> = [];
+    const recording: Bus = {
+      ...bus,
+      produce: bus.produce.bind(bus),
+      partitions: bus.partitions.bind(bus),
+      committed: bus.committed.bind(bus),
+      readWindow: bus.readWindow.bind(bus),
+      close: bus.close.bind(bus),
+      subscribe: async (options) => {
+        const sub = await bus.subscribe(options);
+        return {
+          ...sub,
+          seek: sub.seek.bind(sub),
+          stop: sub.stop.bind(sub),
+          commit: async (partition, offset, metadata) => {
+            commits.push({ offset, c: parseCheckpoint(metadata ?? null)!.c });
+            return sub.commit(partition, offset, metadata);
+          },
+        };
+      },
+    };
+    const config = parseConfig({ aggregator: { flushInterval: "100ms", lateness: "2m" } }).aggregator;
+    const s = new AggregateStage({
+      bus: recording,
+      series: gated,
+      topic: "weblogs",
+      config,
+      ctx: silentContext(),
+      onFatal: () => {},
+    });
+    const live: number[] = [];
+    s.onWindows((w) => live.push(w.reduce((n, x) => n + x.count, 0)));
+    // Batch A: minute 0 (closed by the event at minute 10, lateness 2 min) and minute 10 (open).
+    await bus.produce("weblogs", [record(AUG, "web"), record(AUG + 1, "web"), record(AUG + 10 * MIN, "web")]);
+    await s.start();
+    await started;
+    // Batch B, for the open window, while the first write is held: it is read and counted all the same.
+    await bus.produce("weblogs", [record(AUG + 10 * MIN + 1, "web"), record(AUG + 10 * MIN + 2, "web")]);
+    await until(
+      "the live view to count batch B during the write",
+      async () => live.at(-1) ?? 0,
+      (n) => n === 5,
+    );
+    expect(commits).toEqual([]);
+    const offsets = (await bus.readWindow("weblogs", { from: 0, to: Number.MAX_SAFE_INTEGER })).map((m) => m.offset);
+    release();
+    await until(
+      "both windows written with every event",
+      () => sumBy(series, "requests"),
+      (m) => m.get("web@0") === 2 && m.get("web@10") === 3,
+    );
+    await until(
+      "a commit past batch B",
+      async () => commits.at(-1)?.c ?? 0,
+      (c) => c === offsets[4]! + 1,
+    );
+    // The held write's commit is batch A's: its checkpoint ends after A, and it stays at the open window's start.
+    expect(commits[0]).toEqual({ offset: offsets[2], c: offsets[2]! + 1 });
+    await s.stop();
+    await bus.close();
+  });
 });

@@ -1,0 +1,144 @@
+/**
+ * The aggregate stage through a series store outage longer than aggregator.idleTimeout, driven through a fake bus
+ * and a fake series store on fake timers (the influx-outage e2e's stall, made deterministic): one source sends
+ * without a pause, the store fails for 60 s and then recovers, and the bus goes on delivering as the stage lets it.
+ * A source that kept sending is not idle, so none of its windows may be closed early: every event sent must end up
+ * counted in its window (compared with the events sent, per minute), none as late.
+ *
+ * With the pipelined flush (a batch goes on while the previous flush's write retries), the source's last-seen time
+ * was the first batch after the snapshot whose write then retried for a minute: the first flush after the outage
+ * took the source for idle, closed all its windows, and every event after that in those minutes was counted late.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { silentContext } from "../../../connectors/context.ts";
+import { LogbenchError } from "../../../connectors/errors.ts";
+import type { Bus, BusMessage, SeriesPoint, SeriesStore, SubscribeOptions } from "../../../connectors/types.ts";
+import { AggregateStage } from "../../../pipeline/aggregate/stage.ts";
+import { parseConfig } from "../../../pipeline/config/load.ts";
+
+const AUG = Date.UTC(1995, 7, 1, 0, 0);
+const MINUTE = 60_000;
+const encoder = new TextEncoder();
+
+function message(offset: number, ts: number): BusMessage {
+  const event = { ts, host: `h${offset % 3}`, ident: null, user: null, method: "GET", path: "/", protocol: null };
+  const value = { ...event, status: 200, bytes: 10, referrer: null, agent: null, source: "live" };
+  return { partition: 0, offset, key: null, value: encoder.encode(JSON.stringify(value)), timestamp: ts };
+}
+
+/** A store that keeps the last point written per (measurement, tags, time), as InfluxDB does, and can be down. */
+function fakeStore() {
+  const points = new Map<string, SeriesPoint>();
+  const state = { down: false, failures: 0 };
+  const series: SeriesStore = {
+    kind: "fake",
+    write: async (batch) => {
+      if (state.down) {
+        state.failures++;
+        throw new LogbenchError("UNAVAILABLE", "the fake series store is down");
+      }
+      for (const p of batch) {
+        const tags = Object.entries(p.tags)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",");
+        points.set(`${p.measurement}|${tags}|${p.time}`, p);
+      }
+    },
+    query: async () => [],
+    measurements: async () => [],
+    close: async () => {},
+  };
+  /** Sum of a count field per point time, over one measurement. */
+  const sums = (measurement: string) => {
+    const out = new Map<number, number>();
+    for (const p of points.values())
+      if (p.measurement === measurement) out.set(p.time, (out.get(p.time) ?? 0) + Number(p.fields.count));
+    return out;
+  };
+  return { series, state, sums };
+}
+
+function fakeBus() {
+  let options: SubscribeOptions | null = null;
+  const bus = {
+    kind: "fake",
+    offsetUnit: "messages",
+    subscribe: async (o: SubscribeOptions) => {
+      options = o;
+      return {
+        commit: async () => {},
+        seek: () => {},
+        assigned: () => [0],
+        stop: async () => {},
+        done: new Promise<void>(() => {}),
+      };
+    },
+  } as unknown as Bus;
+  /** Deliver batches as a bus does: the next one only once the stage's handler for the one before resolved. */
+  const deliver = async (batches: BusMessage[][]) => {
+    for (const b of batches) await options!.onBatch(0, b);
+  };
+  return { bus, deliver };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("AggregateStage through a series store outage", () => {
+  it("closes no window of a source that kept sending: every event counted in its minute, none late", async () => {
+    vi.useFakeTimers();
+    const { series, state, sums } = fakeStore();
+    const { bus, deliver } = fakeBus();
+    // idleTimeout stays its default of 30 s: the outage below is twice that.
+    const config = parseConfig({ aggregator: { flushInterval: "1s", lateness: "5m" } }).aggregator;
+    expect(config.idleTimeout).toBeLessThan(60_000);
+    const stage = new AggregateStage({
+      bus,
+      series,
+      topic: "weblogs",
+      config,
+      ctx: silentContext(),
+      onFatal: () => {},
+    });
+    await stage.start();
+
+    // 12,000 events, in event time order over minutes 0 and 1 (every 10 ms of event time), in batches of 500.
+    const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
+    const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
+    const expected = new Map<number, number>();
+    for (const m of all) {
+      const start = Math.floor(m.timestamp / MINUTE) * MINUTE;
+      expected.set(start, (expected.get(start) ?? 0) + 1);
+    }
+
+    // Before the outage: two batches, written by a flush.
+    await deliver(batches.slice(0, 2));
+    await vi.advanceTimersByTimeAsync(config.flushInterval);
+    expect(sums("requests").get(AUG)).toBe(1_000);
+
+    // The store goes down for 60 s. The bus offers the next 14 batches (7,000 events) meanwhile, without a pause.
+    state.down = true;
+    await deliver(batches.slice(2, 3));
+    await vi.advanceTimersByTimeAsync(config.flushInterval); // this flush's write fails and is retried
+    expect(state.failures).toBeGreaterThan(0);
+    const during = deliver(batches.slice(3, 16)); // held back by the stage as it pleases
+    await vi.advanceTimersByTimeAsync(60_000);
+    state.down = false;
+    // Retries are at most 30 s apart: after that the write went through and the held batches were taken.
+    await vi.advanceTimersByTimeAsync(31_000);
+    await during;
+
+    // The source goes on sending right after the outage, within a flush interval and well within idleTimeout.
+    await vi.advanceTimersByTimeAsync(config.flushInterval);
+    await deliver(batches.slice(16, 20));
+    await vi.advanceTimersByTimeAsync(config.flushInterval);
+    await deliver(batches.slice(20));
+    await vi.advanceTimersByTimeAsync(3 * config.flushInterval);
+
+    expect(sums("late"), "events counted late").toEqual(new Map());
+    expect(sums("requests"), "events per minute in the store vs the events sent").toEqual(expected);
+    await stage.stop();
+  });
+});
