@@ -34,11 +34,9 @@ export const OS_TAGS: readonly string[] = Object.freeze([
 /** Status classes; an event without a status (or outside 100–599) is "Other". */
 export const STATUS_CLASS_TAGS: readonly string[] = Object.freeze(["1xx", "2xx", "3xx", "4xx", "5xx"]);
 
-const BROWSERS = new Set(BROWSER_TAGS);
-const OSES = new Set(OS_TAGS);
-
 export function statusClassTag(status: number | null): string {
-  return status !== null && status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : OTHER;
+  // The tags themselves, not a new string per event (a template string here was built for every event added).
+  return status !== null && status >= 100 && status < 600 ? STATUS_CLASS_TAGS[Math.floor(status / 100) - 1]! : OTHER;
 }
 
 export interface AgentTags {
@@ -46,24 +44,49 @@ export interface AgentTags {
   os: string;
 }
 
+/** Tag values with "Other" last: a family's index is `browser index * FAMILY_OSES.length + os index`. */
+const FAMILY_BROWSERS: readonly string[] = [...BROWSER_TAGS, OTHER];
+const FAMILY_OSES: readonly string[] = [...OS_TAGS, OTHER];
+/** How many (browser, OS) pairs there are: the size of a per-window count array. */
+export const FAMILY_COUNT = FAMILY_BROWSERS.length * FAMILY_OSES.length;
+const FAMILIES: readonly AgentTags[] = Array.from({ length: FAMILY_COUNT }, (_, i) => ({
+  browser: FAMILY_BROWSERS[Math.floor(i / FAMILY_OSES.length)]!,
+  os: FAMILY_OSES[i % FAMILY_OSES.length]!,
+}));
+
+/** The tags of a family index (from AgentFamilies.indexOf). */
+export function familyTags(index: number): AgentTags {
+  return FAMILIES[index]!;
+}
+
 /**
  * The agent's tags, classified once per distinct agent. The cache is bounded: when it holds `capacity` agents it
  * starts over, so a stream of ever-new agents costs a parse each, never memory.
  */
 export class AgentFamilies {
-  private readonly cache = new Map<string, AgentTags>();
+  private readonly cache = new Map<string, number>();
 
   constructor(private readonly capacity = 4096) {}
 
   of(agent: string | null): AgentTags {
+    return FAMILIES[this.indexOf(agent)]!;
+  }
+
+  /**
+   * The (browser, OS) pair as one small number (< FAMILY_COUNT), so that a window counts an event with one array
+   * increment instead of two map updates.
+   */
+  indexOf(agent: string | null): number {
     const key = agent ?? "";
-    let tags = this.cache.get(key);
-    if (!tags) {
+    let index = this.cache.get(key);
+    if (index === undefined) {
       const c = classifyAgent(key);
-      tags = { browser: BROWSERS.has(c.browser) ? c.browser : OTHER, os: OSES.has(c.os) ? c.os : OTHER };
+      const b = FAMILY_BROWSERS.indexOf(c.browser);
+      const o = FAMILY_OSES.indexOf(c.os);
+      index = (b === -1 ? BROWSER_TAGS.length : b) * FAMILY_OSES.length + (o === -1 ? OS_TAGS.length : o);
       if (this.cache.size >= this.capacity) this.cache.clear();
-      this.cache.set(key, tags);
+      this.cache.set(key, index);
     }
-    return tags;
+    return index;
   }
 }

@@ -70,7 +70,8 @@ export class DistinctCounter {
     const w = new ByteWriter();
     if (this.exact) {
       w.byte(EXACT);
-      const sorted = [...this.exact].sort((a, b) => a - b);
+      // Hashes are unsigned 32-bit: a typed array sorts them numerically without a comparator call.
+      const sorted = Uint32Array.from(this.exact).sort();
       w.varint(sorted.length);
       let previous = 0;
       for (const h of sorted) {

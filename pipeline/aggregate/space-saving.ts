@@ -104,7 +104,7 @@ export class SpaceSaving {
 
   /** Compact base64 form, at most `maxBytes` before base64; past that the smallest counters go into the bound. */
   serialize(maxBytes = 45_000): string {
-    const ranked = this.top(this.counters.size);
+    const ranked = this.ranked();
     const w = new ByteWriter();
     w.byte(FORMAT);
     w.varint(this.capacity);
@@ -135,6 +135,16 @@ export class SpaceSaving {
     return SpaceSaving.fromRanked(capacity, floor, ranked);
   }
 
+  /**
+   * Every counter in `top` order. One sort (the order is total: values are distinct), where `top(size)`'s
+   * insertion is quadratic: with 100 counters it was a quarter of the file-to-aggregates path (serialize per window).
+   */
+  private ranked(): Ranked[] {
+    const all: Ranked[] = [];
+    for (const [value, c] of this.counters) all.push({ value, count: c.count, error: c.error });
+    return all.sort(byRank);
+  }
+
   private static fromRanked(capacity: number, floor: number, ranked: Ranked[]): SpaceSaving {
     const s = new SpaceSaving(Math.max(capacity, ranked.length));
     s.floor = floor;
@@ -146,7 +156,7 @@ export class SpaceSaving {
   private keepLargest(n: number): void {
     this.candidates = [];
     if (this.counters.size <= n) return;
-    const all = this.top(this.counters.size);
+    const all = this.ranked();
     this.counters.clear();
     for (const k of all.slice(0, n)) this.counters.set(k.value, { count: k.count, error: k.error });
     this.floor = Math.max(this.floor, all[n]!.count);
@@ -174,4 +184,9 @@ export class SpaceSaving {
 /** Larger count first; equal counts by value, so every ranking is deterministic. */
 function ranksBefore(count: number, value: string, other: { value: string; count: number }): boolean {
   return count > other.count || (count === other.count && value < other.value);
+}
+
+function byRank(a: Ranked, b: Ranked): number {
+  if (a.count !== b.count) return b.count - a.count;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }

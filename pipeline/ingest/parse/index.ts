@@ -8,11 +8,11 @@
 import { Buffer } from "node:buffer";
 import { LogbenchError } from "../../../connectors/errors.ts";
 import type { DeadLetter } from "../../model/log-event.ts";
-import type { Line } from "../lines.ts";
+import { ChunkLine, type Line } from "../lines.ts";
 import { AccessLogParser } from "./access-parser.ts";
 import { JsonLineParser } from "./json-parser.ts";
 import { compileFormat, looksLikeFormat, PRESETS } from "./log-format.ts";
-import { decodeLine, lossyText } from "./text.ts";
+import { decodeAsciiRange, decodeLine, decodeRange, lossyText } from "./text.ts";
 import type { JsonMapping, LineParser, ParseOutcome } from "./types.ts";
 
 export { JSON_FIELDS, type JsonField, type JsonMapping, type LineParser, type ParseOutcome } from "./types.ts";
@@ -53,6 +53,13 @@ export function parseLine(parser: LineParser, line: Line, source: string): Parse
   if (line.tooLong) {
     const n = line.bytes.length;
     return { ok: false, reason: `line longer than ${n} bytes (${line.end - line.offset} bytes); kept the first ${n}` };
+  }
+  if (line instanceof ChunkLine) {
+    // The text straight from the chunk, as parser.parse would decode line.bytes; invalid UTF-8 goes the long way
+    // below, for its reason.
+    const { chunk, start, stop } = line;
+    const text = line.ascii ? decodeAsciiRange(chunk, start, stop) : decodeRange(chunk, start, stop);
+    if (text !== null) return parser.parseText(text, source);
   }
   return parser.parse(line.bytes, source, line.ascii);
 }

@@ -12,11 +12,16 @@ const decoder = new TextDecoder("utf-8");
 
 /** The line as text, without a trailing `\r`; null when the bytes are not valid UTF-8. */
 export function decodeLine(bytes: Uint8Array): string | null {
-  let n = bytes.length;
-  if (n > 0 && bytes[n - 1] === 13) n--;
-  const text = utf8Slice ? utf8Slice.call(bytes, 0, n) : decoder.decode(bytes.subarray(0, n));
+  return decodeRange(bytes, 0, bytes.length);
+}
+
+/** decodeLine of buf[start..end), without making a view of it first. */
+export function decodeRange(buf: Uint8Array, start: number, end: number): string | null {
+  let n = end;
+  if (n > start && buf[n - 1] === 13) n--;
+  const text = utf8Slice ? utf8Slice.call(buf, start, n) : decoder.decode(buf.subarray(start, n));
   // A one-byte (ASCII/Latin-1) result cannot contain U+FFFD, so valid lines pay one indexOf only.
-  if (text.indexOf("\uFFFD") !== -1 && !isUtf8(bytes.subarray(0, n))) return null;
+  if (text.indexOf("\uFFFD") !== -1 && !isUtf8(buf.subarray(start, n))) return null;
   return text;
 }
 
@@ -27,9 +32,14 @@ const latin1Slice = (globalThis.Buffer?.prototype as unknown as { latin1Slice?: 
  * twice as fast as the UTF-8 decode, and no U+FFFD test.
  */
 export function decodeAsciiLine(bytes: Uint8Array): string {
-  let n = bytes.length;
-  if (n > 0 && bytes[n - 1] === 13) n--;
-  return latin1Slice ? latin1Slice.call(bytes, 0, n) : decoder.decode(bytes.subarray(0, n));
+  return decodeAsciiRange(bytes, 0, bytes.length);
+}
+
+/** decodeAsciiLine of buf[start..end), without making a view of it first. */
+export function decodeAsciiRange(buf: Uint8Array, start: number, end: number): string {
+  let n = end;
+  if (n > start && buf[n - 1] === 13) n--;
+  return latin1Slice ? latin1Slice.call(buf, start, n) : decoder.decode(buf.subarray(start, n));
 }
 
 /** Byte index of the first invalid UTF-8 sequence (for dead-letter reasons), -1 when valid. */

@@ -140,6 +140,37 @@ describe("SpaceSaving", () => {
     expect(back.absentBound()).toBeGreaterThanOrEqual(100 - back.size);
   });
 
+  it("stores each counter in rank order with its value as UTF-8, read back by a hand-written decoder", () => {
+    // Values that are ASCII, non-ASCII and a lone surrogate (stored as U+FFFD, as TextEncoder writes it).
+    const values = ["/a", "/é", "/\ud800x", "/b", "/日本", "/c"];
+    const s = new SpaceSaving(100);
+    values.forEach((v, i) => {
+      for (let k = 0; k <= i % 3; k++) s.add(v);
+    });
+    const bytes = Buffer.from(s.serialize(), "base64");
+    let at = 0;
+    const varint = () => {
+      let v = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = bytes[at++]!;
+        v += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) return v;
+      }
+    };
+    expect([bytes[at++], varint(), varint()]).toEqual([1, 100, 0]);
+    const stored: Array<[string, number, number]> = [];
+    for (let n = varint(); n > 0; n--) {
+      const len = varint();
+      const value = bytes.subarray(at, at + len).toString("utf8");
+      at += len;
+      stored.push([value, varint(), varint()]);
+    }
+    expect(at).toBe(bytes.length);
+    const truth = values.map((v, i) => [v.replace("\ud800", "\ufffd"), (i % 3) + 1, 0] as [string, number, number]);
+    truth.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    expect(stored).toEqual(truth);
+  });
+
   it("rejects a truncated stored sketch with a clear error", () => {
     const s = new SpaceSaving(10);
     s.add("/a");

@@ -81,6 +81,18 @@ describe("readLines", () => {
     );
   });
 
+  it("gives parseLine the reason parser.parse gives for a line that is not UTF-8, read from inside a chunk", async () => {
+    const parser = createParser("clf");
+    const good = '1.2.3.4 - - [01/Jul/1995:00:00:01 -0400] "GET /a HTTP/1.0" 200 5';
+    const bad = Uint8Array.from([...enc.encode('h - - [01/Jul/1995:00:00:01 -0400] "GET /'), 0xff, 0xc3]);
+    const data = new Uint8Array([...enc.encode(`${good}\n`), ...bad, 10, ...enc.encode(`${good}\r\n`)]);
+    const lines = await flat(chunked(data, [data.length]));
+    const outcomes = lines.map((l) => parseLine(parser, l, "s"));
+    expect(outcomes).toEqual(lines.map((l) => parser.parse(l.bytes, "s")));
+    // 0xff is byte 41 of its line: "h - - " (6) + the bracketed time (28) + ` "GET /` (7).
+    expect(outcomes.map((o) => (o.ok ? o.event.path : o.reason))).toEqual(["/a", "invalid UTF-8 at byte 41", "/a"]);
+  });
+
   it("marks a line ascii only when every byte is below 0x80, and the parsers read it the same either way", async () => {
     const parser = createParser("combined");
     await fc.assert(
@@ -163,7 +175,22 @@ describe("readLines", () => {
       startOffset: cut.end,
       startLine: cut.lineNo,
     });
-    expect(rest).toEqual(all.slice(2));
+    // A Line's public fields (readLines' lines also say where they lie in their chunk, which differs here).
+    const view = (l: Line) => ({
+      bytes: [...l.bytes],
+      lineNo: l.lineNo,
+      offset: l.offset,
+      end: l.end,
+      tooLong: l.tooLong,
+    });
+    expect(rest.map(view)).toEqual(all.slice(2).map(view));
+    expect(rest.map(view)[0]).toEqual({
+      bytes: [...Buffer.from("third")],
+      lineNo: 3,
+      offset: 14,
+      end: 20,
+      tooLong: false,
+    });
     const bytes = readFileSync(file);
     for (const l of all)
       expect(dec.decode(bytes.subarray(l.offset, l.end))).toMatch(new RegExp(`^${dec.decode(l.bytes)}\r?\n$`));
