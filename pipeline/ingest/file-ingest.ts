@@ -10,7 +10,7 @@ import type { Context } from "../../connectors/context.ts";
 import type { BusMessage } from "../../connectors/types.ts";
 import type { DeadLetter, LogEvent } from "../model/log-event.ts";
 import { type Line, readLines } from "./lines.ts";
-import { type LineParser, toDeadLetter } from "./parse/index.ts";
+import { type LineParser, parseLine, toDeadLetter } from "./parse/index.ts";
 import type { FilePosition, PositionStore } from "./positions.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -118,7 +118,7 @@ export function sortLines(
       dead.push(toDeadLetter(line, `line longer than ${o.maxLineBytes} bytes`, o.source, o.file));
       continue;
     }
-    const outcome = o.parser.parse(line.bytes, o.source);
+    const outcome = parseLine(o.parser, line, o.source);
     if (!outcome.ok) {
       dead.push(toDeadLetter(line, outcome.reason, o.source, o.file));
       continue;

@@ -20,7 +20,7 @@ import { LogbenchError } from "../../../connectors/errors.ts";
 import type { DeadLetter, LogEvent } from "../../model/log-event.ts";
 import { retryWhileRunning } from "../../retry.ts";
 import { type Line, readLines } from "../lines.ts";
-import { createParser, type ParseOutcome, toDeadLetter } from "../parse/index.ts";
+import { createParser, type ParseOutcome, parseLine, toDeadLetter } from "../parse/index.ts";
 import { type Source, type SourceComponent, type SourceRuntime, sourceFields } from "../source.ts";
 
 export const httpSourceSchema = z
@@ -74,7 +74,7 @@ export function createHttpSource(config: HttpSourceConfig, rt: SourceRuntime): S
   };
 
   function parseRecord(line: Line): ParseOutcome {
-    if (recordIsLine) return parser.parse(line.bytes, config.name);
+    if (recordIsLine) return parseLine(parser, line, config.name);
     let record: unknown;
     try {
       record = JSON.parse(Buffer.from(line.bytes).toString("utf8"));
@@ -116,7 +116,7 @@ export function createHttpSource(config: HttpSourceConfig, rt: SourceRuntime): S
             ? { ok: false, reason: `line longer than ${max} bytes` }
             : ndjson
               ? parseRecord(line)
-              : parser.parse(line.bytes, config.name);
+              : parseLine(parser, line, config.name);
           if (outcome.ok) good.push(outcome.event);
           else dead.push(toDeadLetter(line, outcome.reason, config.name, from));
         }

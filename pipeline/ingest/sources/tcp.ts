@@ -19,7 +19,7 @@ import { LogbenchError } from "../../../connectors/errors.ts";
 import { retryWhileRunning } from "../../retry.ts";
 import { LineBatcher } from "../line-batcher.ts";
 import { readLines } from "../lines.ts";
-import { createParser, toDeadLetter } from "../parse/index.ts";
+import { createParser, parseLine, toDeadLetter } from "../parse/index.ts";
 import type { Source, SourceComponent, SourceRuntime } from "../source.ts";
 import { sourceFields } from "../source.ts";
 
@@ -104,7 +104,7 @@ export function createTcpSource(config: TcpSourceConfig, rt: SourceRuntime): Sou
         } else if (line.tooLong) {
           batch.dead(toDeadLetter(line, `line longer than ${max} bytes`, config.name, peer));
         } else {
-          const outcome = parser.parse(line.bytes, config.name);
+          const outcome = parseLine(parser, line, config.name);
           if (outcome.ok) batch.event(outcome.event);
           else batch.dead(toDeadLetter(line, outcome.reason, config.name, peer));
         }
