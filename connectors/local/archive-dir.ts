@@ -2,10 +2,25 @@
  * ArchiveStore on a local folder (the embedded default's archive). Same contract as the WebHDFS
  * store (test/contracts/archive-store.ts): a file is written under a hidden temporary name, fsynced
  * and renamed into place, so a reader (or a kill -9) never leaves a partial file under a real name.
+ * A create or rename with `durable: false` skips its fsyncs; `sync(paths)` does them afterwards for many files
+ * at once, the archive's rolls write dozens of small files before one commit point.
  */
 import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Context } from "../context.ts";
 import { type ErrorCode, LogbenchError } from "../errors.ts";
@@ -46,11 +61,12 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
       if (existing && !options.overwrite) throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`);
       await ensureDir(dirname(target), doing);
       const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.tmp`);
+      const durable = options.durable ?? true;
       try {
-        await writeDurably(temp, data);
+        await writeFileOnce(temp, data, durable);
         if (options.overwrite) await rename(temp, target);
         else await publishExclusive(temp, target);
-        await syncDir(dirname(target));
+        if (durable) await syncDir(dirname(target));
       } catch (err) {
         await unlink(temp).catch(() => {});
         if ((err as NodeJS.ErrnoException).code === "EEXIST") {
@@ -89,7 +105,7 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
       }
     },
 
-    async rename(from, to) {
+    async rename(from, to, options = {}) {
       const src = local(from);
       const dst = local(to);
       const doing = `renaming ${src} to ${dst}`;
@@ -100,12 +116,24 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
       await ensureDir(dirname(dst), doing);
       try {
         await rename(src, dst);
-        await syncDir(dirname(dst));
+        if (options.durable ?? true) await syncDir(dirname(dst));
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT" && !(await statOrNull(src))) return false;
         throw fsError(doing, err);
       }
+    },
+
+    async sync(paths) {
+      // Every file first, then each folder once: after the first fsync has flushed the journal, the others find
+      // little or nothing left to write.
+      const dirs = new Set<string>();
+      for (const path of new Set(paths)) {
+        const target = local(path);
+        dirs.add(dirname(target));
+        await syncFile(target);
+      }
+      for (const d of dirs) await syncDir(d);
     },
 
     async list(path) {
@@ -185,11 +213,32 @@ async function publishExclusive(temp: string, target: string): Promise<void> {
   }
 }
 
-async function writeDurably(file: string, data: Uint8Array): Promise<void> {
+async function writeFileOnce(file: string, data: Uint8Array, durable: boolean): Promise<void> {
   const fh = await open(file, "wx");
   try {
     await fh.write(data);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsync a file that may be gone (renamed or deleted since): then there is nothing of it to make durable. */
+async function syncFile(file: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    // Writable: Windows flushes only a handle open for writing.
+    fh = await open(file, "r+");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    if (code === "EISDIR") return syncDir(file);
+    throw fsError(`syncing ${file}`, err);
+  }
+  try {
     await fh.sync();
+  } catch (err) {
+    throw fsError(`syncing ${file}`, err);
   } finally {
     await fh.close();
   }
