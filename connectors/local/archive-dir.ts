@@ -56,22 +56,32 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
     async create(path, data, options = {}) {
       const target = local(path);
       const doing = `creating ${target}`;
-      const existing = await statOrNull(target);
-      if (existing?.isDirectory()) throw new LogbenchError("ALREADY_EXISTS", `${doing}: a directory is there`);
-      if (existing && !options.overwrite) throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`);
-      await ensureDir(dirname(target), doing);
-      const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.tmp`);
       const durable = options.durable ?? true;
+      const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.tmp`);
+      // No status check first: the rename or link below refuses a folder or (without overwrite) a file there.
       try {
-        await writeFileOnce(temp, data, durable);
+        try {
+          await writeFileOnce(temp, data, durable);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
+          // The folder is not there yet (the first file of an hour): make it, then write.
+          await ensureDir(dirname(target), doing);
+          await writeFileOnce(temp, data, durable);
+        }
         if (options.overwrite) await rename(temp, target);
         else await publishExclusive(temp, target);
         if (durable) await syncDir(dirname(target));
       } catch (err) {
         await unlink(temp).catch(() => {});
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`, { cause: err });
-        }
+        const code = (err as NodeJS.ErrnoException).code;
+        if (
+          code === "EISDIR" ||
+          code === "ENOTEMPTY" ||
+          (code === "EEXIST" && (await statOrNull(target))?.isDirectory())
+        )
+          throw new LogbenchError("ALREADY_EXISTS", `${doing}: a directory is there`, { cause: err });
+        if (code === "EEXIST") throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`, { cause: err });
         throw fsError(doing, err);
       }
     },
@@ -109,8 +119,10 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
       const src = local(from);
       const dst = local(to);
       const doing = `renaming ${src} to ${dst}`;
-      if (!(await statOrNull(src))) return false;
-      if (await statOrNull(dst)) throw new LogbenchError("ALREADY_EXISTS", `${doing}: ${dst} exists`);
+      // Both at once: a rename per archive file, and these waits are most of its time.
+      const [there, taken] = await Promise.all([statOrNull(src), statOrNull(dst)]);
+      if (!there) return false;
+      if (taken) throw new LogbenchError("ALREADY_EXISTS", `${doing}: ${dst} exists`);
       if (`${dst}/`.startsWith(`${src}/`))
         throw new LogbenchError("BAD_REQUEST", `${doing}: destination inside source`);
       await ensureDir(dirname(dst), doing);
@@ -223,24 +235,36 @@ async function writeFileOnce(file: string, data: Uint8Array, durable: boolean): 
   }
 }
 
-/** fsync a file that may be gone (renamed or deleted since): then there is nothing of it to make durable. */
+/** fsync a file or folder that may be gone (renamed or deleted since): then there is nothing of it to sync. */
 async function syncFile(file: string): Promise<void> {
-  let fh: FileHandle;
+  const handle = await openOrNull(file, "r"); // read-only: a folder opens too (a rename changed its entries)
+  if (!handle) return;
   try {
-    // Writable: Windows flushes only a handle open for writing.
-    fh = await open(file, "r+");
+    await handle.sync();
+    return;
+  } catch (err) {
+    // Windows flushes only a handle open for writing (and no folder at all: its renames are atomic anyway).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "EBADF" && code !== "EACCES") throw fsError(`syncing ${file}`, err);
+  } finally {
+    await handle.close();
+  }
+  const writable = await openOrNull(file, "r+").catch(() => null);
+  if (!writable) return;
+  try {
+    await writable.sync();
+  } finally {
+    await writable.close();
+  }
+}
+
+async function openOrNull(file: string, flags: string): Promise<FileHandle | null> {
+  try {
+    return await open(file, flags);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return;
-    if (code === "EISDIR") return syncDir(file);
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw fsError(`syncing ${file}`, err);
-  }
-  try {
-    await fh.sync();
-  } catch (err) {
-    throw fsError(`syncing ${file}`, err);
-  } finally {
-    await fh.close();
   }
 }
 

