@@ -53,10 +53,10 @@ export interface Spool {
 }
 
 /**
- * Spools smaller than this together are read by one read_json into one temporary table, from which each gets its
- * own COPY: a roll of a backlog has one small spool per event-time hour, and a read_json per spool cost as much
- * as its COPY. The table lives in DuckDB's memory (limit below), so a group's JSON is kept well under it; a larger
- * spool is streamed through read_json alone.
+ * Spools smaller than this together are read by one read_json into one temporary table and written by one
+ * partitioned COPY (encodeGroup): a roll of a backlog has one small spool per event-time hour, and a statement
+ * per spool cost more than its Parquet writer. The table lives in DuckDB's memory (limit below), so a group's
+ * JSON is kept well under it; a larger spool is streamed through read_json alone.
  */
 const GROUP_BYTES = 4 * 1024 * 1024;
 /**
