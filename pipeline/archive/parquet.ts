@@ -184,10 +184,17 @@ export class ParquetEncoder {
         throw new Error(
           `Encoding ${group.length} spools: ${result.rowsChanged} rows read, ${lines} lines were spooled`,
         );
+      // One listing of the whole output ("spool=<n>/data_0.parquet"); the folder goes in the finally below.
+      const written = new Map<string, string[]>();
+      for (const name of await readdir(out, { recursive: true })) {
+        const slash = name.indexOf("/");
+        if (slash < 0 || !name.endsWith(".parquet")) continue;
+        const folder = name.slice(0, slash);
+        written.set(folder, [...(written.get(folder) ?? []), name]);
+      }
       for (const s of group) {
-        const folder = join(out, `spool=${spoolNumber(s.path)}`);
-        const written = await readdir(folder).catch(() => [] as string[]);
-        if (written.length !== 1) {
+        const files = written.get(`spool=${spoolNumber(s.path)}`) ?? [];
+        if (files.length !== 1) {
           yield await this.copyOut(
             readJson(s.path, s.longest, layout.fromJson!),
             s.records,
@@ -197,9 +204,7 @@ export class ParquetEncoder {
           );
           continue;
         }
-        const file = join(folder, written[0]!);
-        const bytes = new Uint8Array(await readFile(file));
-        await removeFile(file);
+        const bytes = new Uint8Array(await readFile(join(out, files[0]!)));
         yield layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
       }
     } finally {

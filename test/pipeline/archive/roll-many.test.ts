@@ -15,15 +15,7 @@ import { describe, expect, it } from "vitest";
 import { silentContext } from "../../../connectors/context.ts";
 import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
 import { bucketKey, bucketOf, parseFinalName } from "../../../pipeline/archive/layout.ts";
-import {
-  type ArchivedFile,
-  HOURS,
-  MESSAGES,
-  range,
-  readArchive,
-  rollingStage,
-  scriptedBus,
-} from "./roll-fixture.ts";
+import { type ArchivedFile, HOURS, MESSAGES, range, readArchive, rollingStage, scriptedBus } from "./roll-fixture.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const CHILD = fileURLToPath(new URL("./roll-child.ts", import.meta.url));
@@ -134,7 +126,10 @@ describe("a roll of many buckets killed with SIGKILL", () => {
       expectExactlyTheMessages(files);
       // Killed before its commit, the roll left nothing published: the new stage wrote all HOURS files itself.
       if (point === "create") expect(files.length).toBe(HOURS);
-      expect(await store.list("_logbench/tmp/weblogs")).toEqual([]);
+      // No temporary part file is left. (A create cut short by the kill can leave the local store's own hidden
+      // ".<random>.tmp" beside them: never listed by readers, never published; the store does not clean those.)
+      const left = (await store.list("_logbench/tmp/weblogs")).filter((f) => !f.name.startsWith("."));
+      expect(left).toEqual([]);
     },
     120_000,
   );
