@@ -187,9 +187,8 @@ export class ParquetEncoder {
       // One listing of the whole output ("spool=<n>/data_0.parquet"); the folder goes in the finally below.
       const written = new Map<string, string[]>();
       for (const name of await readdir(out, { recursive: true })) {
-        const slash = name.indexOf("/");
-        if (slash < 0 || !name.endsWith(".parquet")) continue;
-        const folder = name.slice(0, slash);
+        const [folder, file] = name.split(/[\\/]/); // "\\" on Windows
+        if (folder === undefined || file === undefined || !name.endsWith(".parquet")) continue;
         written.set(folder, [...(written.get(folder) ?? []), name]);
       }
       for (const s of group) {
