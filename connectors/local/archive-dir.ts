@@ -139,13 +139,11 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
     async sync(paths) {
       // Every file first, then each folder once: after the first fsync has flushed the journal, the others find
       // little or nothing left to write.
-      const dirs = new Set<string>();
-      for (const path of new Set(paths)) {
-        const target = local(path);
-        dirs.add(dirname(target));
-        await syncFile(target);
-      }
-      for (const d of dirs) await syncDir(d);
+      // The first alone (it pays for the flush), the rest a few at once: all of them wait for the same flush.
+      const files = [...new Set(paths)].map((p) => local(p));
+      const dirs = [...new Set(files.map((f) => dirname(f)))];
+      await eachFew(files, syncFile);
+      await eachFew(dirs, syncDir);
     },
 
     async list(path) {
@@ -266,6 +264,13 @@ async function openOrNull(file: string, flags: string): Promise<FileHandle | nul
     if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw fsError(`syncing ${file}`, err);
   }
+}
+
+/** `fn` on each item: the first alone, then up to four at a time. */
+async function eachFew<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length === 0) return;
+  await fn(items[0]!);
+  for (let i = 1; i < items.length; i += 4) await Promise.all(items.slice(i, i + 4).map(fn));
 }
 
 /** fsync a directory so a rename in it survives a crash (best effort: not every platform allows it). */
