@@ -17,6 +17,11 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     summary:
       "The daemon end to end (replay → bus → archive + aggregates caught up) on the local bus and the Kafka mock, vs GoAccess (--paths, --lines N)",
   },
+  roll: {
+    module: "./roll.ts",
+    summary:
+      "One archive roll of a backlog (one Parquet file per event-time hour): the stage's roll vs the roll before, ms per file (--hours N, --per N, --rounds N)",
+  },
   live: {
     module: "./live.ts",
     summary:

@@ -106,6 +106,15 @@ export interface Bus {
 
 // ─── ArchiveStore ────────────────────────────────────────────────────────────────────────────────
 
+export interface DurabilityOptions {
+  /** False: the store may defer making the change durable until a `sync` of the path (default true). */
+  durable?: boolean;
+}
+
+export interface CreateOptions extends DurabilityOptions {
+  overwrite?: boolean;
+}
+
 export interface FileStatus {
   /** Path relative to the store root, with "/" separators and no leading slash. */
   path: string;
@@ -124,14 +133,28 @@ export interface ArchiveStore {
   readonly kind: string;
   /** Human-readable root, for messages (never carries a secret). */
   readonly root: string;
-  /** Create a file with these bytes; parent folders are created. Fails with ALREADY_EXISTS unless overwrite. */
-  create(path: string, data: Uint8Array, options?: { overwrite?: boolean }): Promise<void>;
+  /**
+   * Create a file with these bytes; parent folders are created. Fails with ALREADY_EXISTS unless overwrite.
+   * Readers never see it partly written. `durable: false` lets the store leave the file's data and name to be
+   * made durable by a later `sync` (a local folder defers its fsyncs; stores whose every answer is durable ignore
+   * it); by default the file survives a crash once the call resolves.
+   */
+  create(path: string, data: Uint8Array, options?: CreateOptions): Promise<void>;
   /** Append bytes to an existing file. */
   append(path: string, data: Uint8Array): Promise<void>;
   /** Whole file contents. */
   open(path: string): Promise<Uint8Array>;
-  /** Atomic rename; the destination's parent is created. Returns false when the source does not exist. */
-  rename(from: string, to: string): Promise<boolean>;
+  /**
+   * Atomic rename; the destination's parent is created. Returns false when the source does not exist.
+   * `durable: false` as in `create`: the new name survives a crash after a `sync` of `to`.
+   */
+  rename(from: string, to: string, options?: DurabilityOptions): Promise<boolean>;
+  /**
+   * Make what non-durable creates and renames did to these paths survive a crash: each file's contents and its
+   * name in its folder. Many files at once cost one flush of the file system's journal, not one per file. Paths
+   * that do not exist (any more) are skipped.
+   */
+  sync(paths: string[]): Promise<void>;
   /** Direct children of a directory; NOT_FOUND when it does not exist. */
   list(path: string): Promise<FileStatus[]>;
   /** Status of one path, or null when it does not exist. */

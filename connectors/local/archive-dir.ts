@@ -2,10 +2,25 @@
  * ArchiveStore on a local folder (the embedded default's archive). Same contract as the WebHDFS
  * store (test/contracts/archive-store.ts): a file is written under a hidden temporary name, fsynced
  * and renamed into place, so a reader (or a kill -9) never leaves a partial file under a real name.
+ * A create or rename with `durable: false` skips its fsyncs; `sync(paths)` does them afterwards for many files
+ * at once, the archive's rolls write dozens of small files before one commit point.
  */
 import { randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Context } from "../context.ts";
 import { type ErrorCode, LogbenchError } from "../errors.ts";
@@ -41,21 +56,32 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
     async create(path, data, options = {}) {
       const target = local(path);
       const doing = `creating ${target}`;
-      const existing = await statOrNull(target);
-      if (existing?.isDirectory()) throw new LogbenchError("ALREADY_EXISTS", `${doing}: a directory is there`);
-      if (existing && !options.overwrite) throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`);
-      await ensureDir(dirname(target), doing);
+      const durable = options.durable ?? true;
       const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.tmp`);
+      // No status check first: the rename or link below refuses a folder or (without overwrite) a file there.
       try {
-        await writeDurably(temp, data);
+        try {
+          await writeFileOnce(temp, data, durable);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
+          // The folder is not there yet (the first file of an hour): make it, then write.
+          await ensureDir(dirname(target), doing);
+          await writeFileOnce(temp, data, durable);
+        }
         if (options.overwrite) await rename(temp, target);
         else await publishExclusive(temp, target);
-        await syncDir(dirname(target));
+        if (durable) await syncDir(dirname(target));
       } catch (err) {
         await unlink(temp).catch(() => {});
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`, { cause: err });
-        }
+        const code = (err as NodeJS.ErrnoException).code;
+        if (
+          code === "EISDIR" ||
+          code === "ENOTEMPTY" ||
+          (code === "EEXIST" && (await statOrNull(target))?.isDirectory())
+        )
+          throw new LogbenchError("ALREADY_EXISTS", `${doing}: a directory is there`, { cause: err });
+        if (code === "EEXIST") throw new LogbenchError("ALREADY_EXISTS", `${doing}: the file exists`, { cause: err });
         throw fsError(doing, err);
       }
     },
@@ -89,23 +115,35 @@ export function createLocalArchive(config: LocalArchiveConfig, _ctx: Context): L
       }
     },
 
-    async rename(from, to) {
+    async rename(from, to, options = {}) {
       const src = local(from);
       const dst = local(to);
       const doing = `renaming ${src} to ${dst}`;
-      if (!(await statOrNull(src))) return false;
-      if (await statOrNull(dst)) throw new LogbenchError("ALREADY_EXISTS", `${doing}: ${dst} exists`);
+      // Both at once: a rename per archive file, and these waits are most of its time.
+      const [there, taken] = await Promise.all([statOrNull(src), statOrNull(dst)]);
+      if (!there) return false;
+      if (taken) throw new LogbenchError("ALREADY_EXISTS", `${doing}: ${dst} exists`);
       if (`${dst}/`.startsWith(`${src}/`))
         throw new LogbenchError("BAD_REQUEST", `${doing}: destination inside source`);
       await ensureDir(dirname(dst), doing);
       try {
         await rename(src, dst);
-        await syncDir(dirname(dst));
+        if (options.durable ?? true) await syncDir(dirname(dst));
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT" && !(await statOrNull(src))) return false;
         throw fsError(doing, err);
       }
+    },
+
+    async sync(paths) {
+      // Every file first, then each folder once: after the first fsync has flushed the journal, the others find
+      // little or nothing left to write.
+      // The first alone (it pays for the flush), the rest a few at once: all of them wait for the same flush.
+      const files = [...new Set(paths)].map((p) => local(p));
+      const dirs = [...new Set(files.map((f) => dirname(f)))];
+      await eachFew(files, syncFile);
+      await eachFew(dirs, syncDir);
     },
 
     async list(path) {
@@ -185,14 +223,54 @@ async function publishExclusive(temp: string, target: string): Promise<void> {
   }
 }
 
-async function writeDurably(file: string, data: Uint8Array): Promise<void> {
+async function writeFileOnce(file: string, data: Uint8Array, durable: boolean): Promise<void> {
   const fh = await open(file, "wx");
   try {
     await fh.write(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** fsync a file or folder that may be gone (renamed or deleted since): then there is nothing of it to sync. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await openOrNull(file, "r"); // read-only: a folder opens too (a rename changed its entries)
+  if (!handle) return;
+  try {
+    await handle.sync();
+    return;
+  } catch (err) {
+    // Windows flushes only a handle open for writing (and no folder at all: its renames are atomic anyway).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "EBADF" && code !== "EACCES") throw fsError(`syncing ${file}`, err);
+  } finally {
+    await handle.close();
+  }
+  const writable = await openOrNull(file, "r+").catch(() => null);
+  if (!writable) return;
+  try {
+    await writable.sync();
+  } finally {
+    await writable.close();
+  }
+}
+
+async function openOrNull(file: string, flags: string): Promise<FileHandle | null> {
+  try {
+    return await open(file, flags);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw fsError(`syncing ${file}`, err);
+  }
+}
+
+/** `fn` on each item: the first alone, then up to four at a time. */
+async function eachFew<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  if (items.length === 0) return;
+  await fn(items[0]!);
+  for (let i = 1; i < items.length; i += 4) await Promise.all(items.slice(i, i + 4).map(fn));
 }
 
 /** fsync a directory so a rename in it survives a crash (best effort: not every platform allows it). */

@@ -73,6 +73,9 @@ export function createWebHdfsArchive(config: WebHdfsArchiveConfig, ctx: Context)
       throw new LogbenchError("INTERNAL", `renaming ${src} to ${dst}: HDFS refused the rename`);
     },
 
+    // The NameNode has logged a CREATE or RENAME by the time it answers: `durable: false` changes nothing here.
+    async sync() {},
+
     async list(path) {
       const rel = relativePath(path);
       const dir = abs(rel);

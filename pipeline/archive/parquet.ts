@@ -2,7 +2,7 @@
  * Encodes rows (LogEvents, or API records) as one Parquet file with DuckDB (in memory; the file is staged in a local temp folder and
  * its bytes handed to the ArchiveStore, so HDFS and local archives share one path).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
@@ -37,6 +37,30 @@ const EVENT_COLUMNS = `ts TIMESTAMP_MS, host VARCHAR, ident VARCHAR, "user" VARC
 
 export type Compression = "zstd" | "snappy" | "gzip" | "uncompressed";
 
+/** A spool file of JSON lines (one bus message each) written by the archive stage for one bucket. */
+export interface Spool {
+  path: string;
+  /** Lines in the file: the rows its Parquet file must hold. */
+  records: number;
+  /** The longest line, in bytes. */
+  longest: number;
+  /** The file's size in bytes. */
+  bytes: number;
+}
+
+/**
+ * Spools smaller than this together are read by one read_json into one temporary table and written by one
+ * partitioned COPY (encodeGroup): a roll of a backlog has one small spool per event-time hour, and a statement
+ * per spool cost more than its Parquet writer. The table lives in DuckDB's memory (limit below), so a group's
+ * JSON is kept well under it; a larger spool is streamed through read_json alone.
+ */
+const GROUP_BYTES = 4 * 1024 * 1024;
+/**
+ * And at most this many spools in one group: DuckDB's partitioned write buffers a block per partition it holds
+ * (256 spools of 30 lines each ran out of the 64 MB limit; 64 stay far below it).
+ */
+const GROUP_FILES = 64;
+
 export class ParquetEncoder {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -52,6 +76,9 @@ export class ParquetEncoder {
       memory_limit: "64MB",
     });
     const conn = await instance.connect();
+    // Partitioned writes (encodeSpools): rows come partition after partition, so few files need to be open, and
+    // each is flushed long before the memory limit (DuckDB's default holds 512 k rows per partition first).
+    await conn.run("SET partitioned_write_max_open_files = 2; SET partitioned_write_flush_threshold = 20000");
     await mkdir(scratchDir, { recursive: true });
     await removeAbandoned(scratchDir);
     const dir = await mkdtemp(join(scratchDir, `parquet-${process.pid}-`));
@@ -67,9 +94,7 @@ export class ParquetEncoder {
   }
 
   encodeRows<R>(rows: R[], layout: RowLayout<R>, compression: Compression): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.encodeNow(rows, layout, compression));
-    this.queue = run.catch(() => {});
-    return run;
+    return this.serial(() => this.encodeNow(rows, layout, compression));
   }
 
   /** A new file name in the encoder's scratch folder, for a spool of JSON lines (see `encodeJsonLines`). */
@@ -87,7 +112,130 @@ export class ParquetEncoder {
     layout: RowLayout<unknown>,
     compression: Compression,
   ): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.encodeJsonNow(input, longest, layout, compression));
+    return this.encodeJsonNow(input, longest, layout, compression);
+  }
+
+  /**
+   * Encode each spool (with a layout that has `fromJson`) as its own Parquet file, in order: the generator yields
+   * spool i's file as the i-th value. Each statement takes its turn on the one connection, so other partitions'
+   * rolls interleave with this one; the caller may store file i while file i + 1 is encoded. The spools are left
+   * in place.
+   */
+  async *encodeSpools(
+    spools: Spool[],
+    layout: RowLayout<unknown>,
+    compression: Compression,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    if (!layout.fromJson) throw new Error("encodeSpools: the layout has no fromJson");
+    for (const group of groupSpools(spools)) {
+      const [one] = group;
+      if (group.length === 1)
+        yield await this.copyOut(
+          readJson(one!.path, one!.longest, layout.fromJson),
+          one!.records,
+          one!.path,
+          layout,
+          compression,
+        );
+      else yield* this.encodeGroup(group, layout, compression);
+    }
+  }
+
+  /** One read_json of the group's spools into a temporary table, then one COPY per spool out of it. */
+  /**
+   * One read_json of the group's spools into a temporary table, then one COPY … PARTITION_BY of it: a file per
+   * spool, in a folder each, from one statement (a Parquet writer per file still, but no statement, planning and
+   * scan per file). The rows come spool after spool, so few files are open at once; straight from read_json the
+   * partitioned write held far more memory. A spool that did not end up as exactly one file is encoded alone.
+   */
+  private async *encodeGroup(
+    group: Spool[],
+    layout: RowLayout<unknown>,
+    compression: Compression,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const { keys, select } = layout.fromJson!;
+    const table = `spools_${this.seq + 1}`;
+    const out = join(this.dir, `group_${++this.seq}`);
+    const longest = Math.max(...group.map((s) => s.longest));
+    const files = group.map((s) => quoteLiteral(s.path)).join(", ");
+    try {
+      // Each row keeps the number in its spool's name (spoolPath): which file it came from, whatever the count.
+      await this.serial(() =>
+        this.conn.run(
+          `CREATE TEMP TABLE ${table} AS SELECT CAST(regexp_extract(filename, '_(\\d+)\\.ndjson$', 1) AS UBIGINT) ` +
+            `AS spool, ${select} FROM read_json([${files}], format = 'newline_delimited', columns = ${keys}, ` +
+            `filename = true, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})`,
+        ),
+      );
+      // One thread: the rows keep the order they were read in, i.e. each spool's line order.
+      const result = await this.serial(() =>
+        this.conn.run(
+          `COPY ${table} TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION ${compression}, ` +
+            "PARTITION_BY (spool), WRITE_PARTITION_COLUMNS false)",
+        ),
+      );
+      await this.serial(() => this.conn.run(`DROP TABLE ${table}`));
+      const lines = group.reduce((n, s) => n + s.records, 0);
+      if (result.rowsChanged !== lines)
+        throw new Error(
+          `Encoding ${group.length} spools: ${result.rowsChanged} rows read, ${lines} lines were spooled`,
+        );
+      // One listing of the whole output ("spool=<n>/data_0.parquet"); the folder goes in the finally below.
+      const written = new Map<string, string[]>();
+      for (const name of await readdir(out, { recursive: true })) {
+        const [folder, file] = name.split(/[\\/]/); // "\\" on Windows
+        if (folder === undefined || file === undefined || !name.endsWith(".parquet")) continue;
+        written.set(folder, [...(written.get(folder) ?? []), name]);
+      }
+      for (const s of group) {
+        const files = written.get(`spool=${spoolNumber(s.path)}`) ?? [];
+        if (files.length !== 1) {
+          yield await this.copyOut(
+            readJson(s.path, s.longest, layout.fromJson!),
+            s.records,
+            s.path,
+            layout,
+            compression,
+          );
+          continue;
+        }
+        const bytes = new Uint8Array(await readFile(join(out, files[0]!)));
+        yield layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
+      }
+    } finally {
+      await this.serial(() => this.conn.run(`DROP TABLE IF EXISTS ${table}`));
+      await rm(out, { recursive: true, force: true });
+    }
+  }
+
+  /** COPY the query's rows to a scratch Parquet file and return its bytes; it must have written `rows` rows. */
+  private async copyOut(
+    query: string,
+    rows: number | undefined,
+    what: string,
+    layout: RowLayout<unknown>,
+    compression: Compression,
+  ): Promise<Uint8Array> {
+    const file = join(this.dir, `out_${++this.seq}.parquet`);
+    try {
+      const result = await this.serial(() =>
+        this.conn.run(
+          // The scratch file is this encoder's own: no temporary name and rename inside DuckDB.
+          `COPY (${query}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression}, USE_TMP_FILE false)`,
+        ),
+      );
+      if (rows !== undefined && result.rowsChanged !== rows)
+        throw new Error(`Encoding ${what}: ${result.rowsChanged} rows read, ${rows} lines were spooled`);
+      const bytes = new Uint8Array(await readFile(file));
+      return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
+    } finally {
+      await removeFile(file);
+    }
+  }
+
+  /** Run `fn` when the statements queued before it are done (one statement at a time on the connection). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -99,31 +247,18 @@ export class ParquetEncoder {
       await writeFile(input, joinLines(values));
       return await this.encodeJsonLines(input, maxLength(values), layout, compression);
     } finally {
-      await rm(input, { force: true });
+      await removeFile(input);
     }
   }
 
-  private async encodeJsonNow(
+  private encodeJsonNow(
     input: string,
     longest: number,
     layout: RowLayout<unknown>,
     compression: Compression,
   ): Promise<Uint8Array> {
-    const { fromJson } = layout;
-    if (!fromJson) throw new Error("encodeJsonLines: the layout has no fromJson");
-    const file = join(this.dir, `json_${++this.seq}.parquet`);
-    try {
-      // One thread: rows keep the order of the lines (their offsets).
-      await this.conn.run(
-        `COPY (SELECT ${fromJson.select} FROM read_json(${quoteLiteral(input)}, format = 'newline_delimited', ` +
-          `columns = ${fromJson.keys}, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})) ` +
-          `TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression})`,
-      );
-      const bytes = new Uint8Array(await readFile(file));
-      return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
-    } finally {
-      await rm(file, { force: true });
-    }
+    if (!layout.fromJson) throw new Error("encodeJsonLines: the layout has no fromJson");
+    return this.copyOut(readJson(input, longest, layout.fromJson), undefined, input, layout, compression);
   }
 
   private async encodeNow<R>(rows: R[], layout: RowLayout<R>, compression: Compression): Promise<Uint8Array> {
@@ -142,7 +277,7 @@ export class ParquetEncoder {
       return layout.utcTimestamp ? markTimestampUtc(bytes) : bytes;
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${table}`);
-      await rm(file, { force: true });
+      await removeFile(file);
     }
   }
 
@@ -215,6 +350,47 @@ function alive(pid: number): boolean {
   } catch (err) {
     // Only "no such process" says it is gone (under Deno without --allow-run the check itself is refused).
     return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/** The layout's columns from a file of JSON lines; one thread, so the rows keep the order of the lines (offsets). */
+function readJson(input: string, longest: number, fromJson: { keys: string; select: string }): string {
+  return (
+    `SELECT ${fromJson.select} FROM read_json(${quoteLiteral(input)}, format = 'newline_delimited', ` +
+    `columns = ${fromJson.keys}, maximum_object_size = ${Math.max(16 * 1024 * 1024, 2 * longest)})`
+  );
+}
+
+/** Consecutive runs of spools small enough to be read together (GROUP_BYTES, GROUP_FILES); a large one alone. */
+export function groupSpools(spools: Spool[]): Spool[][] {
+  const groups: Spool[][] = [];
+  let current: Spool[] = [];
+  let bytes = 0;
+  for (const s of spools) {
+    if (current.length > 0 && (bytes + s.bytes > GROUP_BYTES || current.length >= GROUP_FILES)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(s);
+    bytes += s.bytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function spoolNumber(path: string): number {
+  const m = /_(\d+)\.ndjson$/.exec(path);
+  if (!m) throw new Error(`Not a spool file of this encoder: ${path}`);
+  return Number(m[1]);
+}
+
+/** unlink, where a file already gone is fine (fs.rm costs several times more per file: it walks and retries). */
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
 }
 

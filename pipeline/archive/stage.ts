@@ -9,7 +9,7 @@
  * offset + 1 — whatever the group's committed offset says. File names carry partition and offset range.
  */
 import { randomBytes } from "node:crypto";
-import { appendFile, rm } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
@@ -19,6 +19,7 @@ import type { DeadLetter } from "../model/log-event.ts";
 import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { type ArchiveFormat, EVENTS_FORMAT } from "./formats.ts";
+import { InFlight } from "./in-flight.ts";
 import {
   bucketKey,
   bucketOf,
@@ -31,7 +32,7 @@ import {
   walTmpPath,
 } from "./layout.ts";
 import { claim, commitLogEntry, newMemberId } from "./ownership.ts";
-import { type Compression, joinLines, ParquetEncoder } from "./parquet.ts";
+import { type Compression, joinLines, ParquetEncoder, removeFile, type Spool } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
 
 interface Bucket {
@@ -39,7 +40,7 @@ interface Bucket {
   first: number;
   last: number;
   /** Layouts read from JSON (parquet.ts `fromJson`): the messages are in this file, not in `rows`. */
-  spool?: { path: string; records: number; longest: number };
+  spool?: Spool;
 }
 
 interface Buffer {
@@ -201,7 +202,7 @@ export class ArchiveStage {
       let bucket = buf.buckets.get(key);
       if (!bucket) {
         bucket = { rows: [], first: msg.offset, last: msg.offset };
-        if (spooling) bucket.spool = { path: this.encoder!.spoolPath(), records: 0, longest: 0 };
+        if (spooling) bucket.spool = { path: this.encoder!.spoolPath(), records: 0, longest: 0, bytes: 0 };
         buf.buckets.set(key, bucket);
       }
       if (bucket.spool) {
@@ -213,6 +214,7 @@ export class ArchiveStage {
         }
         values.push(msg.value);
         bucket.spool.records++;
+        bucket.spool.bytes += msg.value.length + 1;
         if (msg.value.length > bucket.spool.longest) bucket.spool.longest = msg.value.length;
       } else bucket.rows.push(decoded.row);
       bucket.last = msg.offset;
@@ -265,25 +267,39 @@ export class ArchiveStage {
   private async roll(partition: number, reason: string): Promise<void> {
     const buf = this.buffers.get(partition);
     if (!buf || buf.records === 0) return;
-    const { store, topic, config, ctx } = this.deps;
+    const { store, topic, ctx } = this.deps;
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
     // This roll's own temporary names: another daemon's roll of the same offsets must not touch its files.
     const token = randomBytes(4).toString("hex");
-    for (const [bucket, b] of buf.buckets) {
-      const compression = config.compression as Compression;
-      const data = b.spool
-        ? await this.encoder!.encodeJsonLines(b.spool.path, b.spool.longest, this.format.layout, compression)
-        : await this.encoder!.encodeRows(b.rows, this.format.layout, compression);
-      const tmp = tmpPath(topic, bucket, partition, b.first, b.last, token);
-      await this.retrying("writing a temporary archive file", () => store.create(tmp, data, { overwrite: true }));
-      files.push({
-        tmp,
-        final: finalPath(topic, bucket, partition, b.first, b.last),
-        records: b.spool?.records ?? b.rows.length,
-      });
-      bytes += data.length;
+    const buckets = [...buf.buckets];
+    // Files are stored while the next ones are encoded (DuckDB's thread and the store's I/O overlap), a few at
+    // once. The writes are not durable one by one: one sync below covers them all before the commit point.
+    const writes = new InFlight();
+    let i = 0;
+    try {
+      for await (const data of this.encodeBuckets(buckets.map(([, b]) => b))) {
+        const [bucket, b] = buckets[i++]!;
+        const tmp = tmpPath(topic, bucket, partition, b.first, b.last, token);
+        await writes.add(data.length, () =>
+          this.retrying("writing a temporary archive file", () =>
+            store.create(tmp, data, { overwrite: true, durable: false }),
+          ),
+        );
+        files.push({
+          tmp,
+          final: finalPath(topic, bucket, partition, b.first, b.last),
+          records: b.spool?.records ?? b.rows.length,
+        });
+        bytes += data.length;
+      }
+    } catch (err) {
+      await writes.drain().catch(() => {}); // no write of this roll left running behind its failure
+      throw err;
     }
+    await writes.drain();
+    // Every temporary file durable before the log entry that lists them exists.
+    await this.retrying("syncing the temporary archive files", () => store.sync(files.map((f) => f.tmp)));
     // The commit point: once this entry exists the roll is durable, even if the renames below are cut short.
     const entry = {
       partition,
@@ -302,7 +318,7 @@ export class ArchiveStage {
     );
     if (!committed) {
       for (const f of [walTmp, ...files.map((x) => x.tmp)]) await store.delete(f).catch(() => false);
-      for (const b of buf.buckets.values()) if (b.spool) await rm(b.spool.path, { force: true });
+      for (const b of buf.buckets.values()) if (b.spool) await removeFile(b.spool.path);
       this.buffers.set(partition, emptyBuffer(buf.first));
       ctx.logger.warn("Abandoned a roll: another daemon claimed the partition; it archives these records.", {
         partition,
@@ -311,9 +327,22 @@ export class ArchiveStage {
       });
       return;
     }
-    for (const f of files) {
-      await this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final));
+    const renames = new InFlight();
+    try {
+      for (const f of files) {
+        await renames.add(0, () =>
+          this.retrying("renaming an archive file into place", () => renameInto(store, f.tmp, f.final)),
+        );
+      }
+    } catch (err) {
+      await renames.drain().catch(() => {});
+      throw err;
     }
+    await renames.drain();
+    // Recovery redoes the renames of the newest entry only: these must be durable before the entry is pruned,
+    // and before the next roll's entry is written. The files' data is synced already: their folders remain.
+    const folders = [...new Set(files.map((f) => f.final.slice(0, f.final.lastIndexOf("/"))))];
+    await this.retrying("syncing the archive files' new names", () => store.sync(folders));
     await this.pruneWal(partition, buf.last);
     const labels = { topic };
     ctx.metrics.inc("logbench_archive_sent_total", labels, buf.records);
@@ -322,13 +351,22 @@ export class ArchiveStage {
     ctx.logger.debug("Rolled archive files.", { partition, reason, files: files.length, records: buf.records });
     const next = buf.last + 1;
     this.buffers.set(partition, emptyBuffer(next));
-    for (const b of buf.buckets.values()) if (b.spool) await rm(b.spool.path, { force: true });
+    for (const b of buf.buckets.values()) if (b.spool) await removeFile(b.spool.path);
     // The group commit only feeds lag metrics and other tools: the log above is what a restart trusts.
     await this.subscription
       ?.commit(partition, next)
       .catch((err) =>
         ctx.logger.warn("Committing the archive offset failed; the archive log still has it.", { partition, err }),
       );
+  }
+
+  /** Each bucket's Parquet file, in order: spools through the encoder's grouped read, rows one at a time. */
+  private async *encodeBuckets(buckets: Bucket[]): AsyncGenerator<Uint8Array, void, undefined> {
+    const compression = this.deps.config.compression as Compression;
+    const { layout } = this.format;
+    const spools = buckets.flatMap((b) => (b.spool ? [b.spool] : []));
+    if (spools.length === buckets.length) yield* this.encoder!.encodeSpools(spools, layout, compression);
+    else for (const b of buckets) yield await this.encoder!.encodeRows(b.rows, layout, compression);
   }
 
   private async pruneWal(partition: number, keep: number): Promise<void> {
@@ -366,7 +404,8 @@ export class ArchiveStage {
  */
 async function renameInto(store: ArchiveStore, from: string, to: string): Promise<void> {
   try {
-    if (await store.rename(from, to)) return;
+    // Not durable one by one: the roll syncs all its new names at once.
+    if (await store.rename(from, to, { durable: false })) return;
   } catch (err) {
     if (!isLogbenchError(err, "ALREADY_EXISTS")) throw err;
     await store.delete(from);

@@ -96,6 +96,23 @@ export function archiveStoreContract(name: string, make: () => Promise<ArchiveSt
       expect((await store.list("weblogs/dt=1995-07-02/hour=11")).map((f) => f.name)).toEqual(names);
     });
 
+    it("creates and renames with deferred durability, then syncs them: the same files, names and answers", async () => {
+      const lazy = { durable: false };
+      await store.create("tmp/one.tmp", enc("one"), lazy);
+      await store.create("tmp/two.tmp", enc("two"), { ...lazy, overwrite: true });
+      expect(await codeOf(store.create("tmp/one.tmp", enc("again"), lazy))).toBe("ALREADY_EXISTS");
+      await store.sync(["tmp/one.tmp", "tmp/two.tmp"]);
+      expect(await store.rename("tmp/one.tmp", "dt=x/hour=01/one", lazy)).toBe(true);
+      expect(await store.rename("tmp/two.tmp", "dt=x/hour=02/two", lazy)).toBe(true);
+      expect(await store.rename("tmp/one.tmp", "dt=x/hour=01/other", lazy)).toBe(false);
+      expect(await codeOf(store.rename("dt=x/hour=02/two", "dt=x/hour=01/one", lazy))).toBe("ALREADY_EXISTS");
+      // Paths renamed away or never there are skipped, folders are fine.
+      await store.sync(["dt=x/hour=01/one", "dt=x/hour=02/two", "tmp/one.tmp", "missing/file", "dt=x"]);
+      expect(dec(await store.open("dt=x/hour=01/one"))).toBe("one");
+      expect(dec(await store.open("dt=x/hour=02/two"))).toBe("two");
+      expect((await store.list("tmp")).map((f) => f.name)).toEqual([]);
+    });
+
     it("returns false when the rename source is missing, without creating anything", async () => {
       expect(await store.rename("ghost.tmp", "somewhere/else/ghost.parquet")).toBe(false);
       expect(await store.status("somewhere")).toBeNull();

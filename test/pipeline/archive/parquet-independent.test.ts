@@ -2,12 +2,12 @@
  * The archive's Parquet read by an independent reader (hyparquet, pure JS; not DuckDB, which wrote it).
  * Enabled once `hyparquet` is a devDependency: rename this file to parquet-independent.test.ts.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { EVENT_LAYOUT, ParquetEncoder } from "../../../pipeline/archive/parquet.ts";
+import { EVENT_LAYOUT, groupSpools, ParquetEncoder, type Spool } from "../../../pipeline/archive/parquet.ts";
 import type { LogEvent } from "../../../pipeline/model/log-event.ts";
 
 describe("the archive's Parquet, read by hyparquet", () => {
@@ -114,5 +114,72 @@ describe("the archive's Parquet from bus messages' JSON text (what the archive s
     const expected = events.map((e) => ({ ...e, raw: e.raw ?? null }));
     expect(json.rows.map(plain)).toEqual(expected);
     expect(rows.rows.map(plain)).toEqual(expected);
+  });
+});
+
+describe("many spools encoded at once (encodeSpools: grouped reads, one file each)", () => {
+  const enc = new TextEncoder();
+  const line = (spool: number, i: number) =>
+    JSON.stringify({
+      ts: Date.UTC(1995, 6, 1) + spool * 3_600_000 + i,
+      host: `s${spool}`,
+      path: `/${spool}/${i}`,
+      source: "t",
+    });
+
+  it("gives each spool its own file with exactly its lines in order, across group boundaries", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-spools-"));
+    const encoder = await ParquetEncoder.create(dir);
+    // 300 small spools (more than one group's 256 files), one of 5 MB (over a group's 4 MB: read alone) among
+    // them, and an empty line count nowhere: every spool has at least one line.
+    const counts = Array.from({ length: 300 }, (_, s) => (s === 280 ? 70_000 : 1 + ((s * 7) % 23)));
+    const spools: Spool[] = [];
+    for (const [s, n] of counts.entries()) {
+      const path = encoder.spoolPath();
+      const lines = Array.from({ length: n }, (_, i) => line(s, i));
+      const text = `${lines.join("\n")}\n`;
+      writeFileSync(path, text);
+      spools.push({
+        path,
+        records: n,
+        longest: Math.max(...lines.map((l) => l.length)),
+        bytes: enc.encode(text).length,
+      });
+    }
+    const groups = groupSpools(spools);
+    expect(spools[280]!.bytes).toBeGreaterThan(4 * 1024 * 1024);
+    expect(groups.find((g) => g.includes(spools[280]!))).toEqual([spools[280]]);
+    expect(Math.max(...groups.map((g) => g.length))).toBe(64);
+    const files: Uint8Array[] = [];
+    for await (const bytes of encoder.encodeSpools(spools, EVENT_LAYOUT as never, "snappy")) files.push(bytes);
+    await encoder.close();
+    expect(files.length).toBe(300);
+    for (const [s, bytes] of files.entries()) {
+      const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+      expect(parquetMetadata(file).schema.find((c) => c.name === "ts")!.logical_type).toEqual({
+        type: "TIMESTAMP",
+        isAdjustedToUTC: true,
+        unit: "MILLIS",
+      });
+      const rows = (await parquetReadObjects({ file, columns: ["path"] })) as Array<{ path: string }>;
+      expect(rows.map((r) => r.path)).toEqual(Array.from({ length: counts[s]! }, (_, i) => `/${s}/${i}`));
+    }
+  }, 60_000);
+
+  it("fails with a clear error when a spool holds other than the lines counted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "logbench-spools-"));
+    const encoder = await ParquetEncoder.create(dir);
+    const spools: Spool[] = [0, 1].map((s) => {
+      const path = encoder.spoolPath();
+      const text = `${line(s, 0)}\n${line(s, 1)}\n`;
+      writeFileSync(path, text);
+      return { path, records: 2, longest: 200, bytes: text.length };
+    });
+    spools[1]!.records = 3;
+    const encoded = async () => {
+      for await (const _ of encoder.encodeSpools(spools, EVENT_LAYOUT as never, "snappy"));
+    };
+    await expect(encoded()).rejects.toThrow(/rows read, \d+ lines were spooled/);
+    await encoder.close();
   });
 });
