@@ -6,8 +6,9 @@
  * file runs in the same process and load, so the ratio is what to read on a shared machine. Peak RSS is the
  * daemon's VmHWM from /proc. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
- * `--profile DIR` has the daemon and the replay write V8 CPU profiles there; BENCH_DAEMON_NODE_FLAGS adds Node
- * flags to the daemon (e.g. "--max-old-space-size=128", to see how much of the RSS is V8 heap headroom).
+ * `--profile DIR` has the daemon and the replay write V8 CPU profiles there. The daemon runs with the heap limits
+ * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
+ * defaults, to see how much of the RSS is V8 heap headroom).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { startKafkaMock } from "../test/servers/kafka/mock-cluster.ts";
 import { benchInputs } from "./parse-input.ts";
 
@@ -42,6 +44,12 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((ok) => server.close(ok));
   return port;
+}
+
+/** The daemon's Node flags: the shipped heap limits, or BENCH_DAEMON_NODE_FLAGS when it is set. */
+function daemonFlags(): string[] {
+  const override = process.env.BENCH_DAEMON_NODE_FLAGS;
+  return override === undefined ? [...DAEMON_V8_FLAGS] : override.split(" ").filter(Boolean);
 }
 
 function exec(
@@ -125,8 +133,7 @@ async function runPath(
   );
   // --profile DIR: the daemon and the replay write a V8 CPU profile there when it exits (open it in Chrome DevTools).
   const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
-  const extra = process.env.BENCH_DAEMON_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
-  const daemon: ChildProcess = spawn(process.execPath, [...prof, ...extra, bin, "daemon", "--config", config], {
+  const daemon: ChildProcess = spawn(process.execPath, [...prof, ...daemonFlags(), bin, "daemon", "--config", config], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -238,7 +245,7 @@ export async function main(args: string[]): Promise<number> {
       .map((l) => l.toFixed(1))
       .join(" ");
   console.log(
-    `# logbench pipeline benchmark\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}; load average ${load()} at start\ninput: ${fmt(lines)} CLF lines (${clf.recipe})\n`,
+    `# logbench pipeline benchmark\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}; load average ${load()} at start\ninput: ${fmt(lines)} CLF lines (${clf.recipe})\ndaemon: node ${daemonFlags().join(" ") || "(Node's default heap)"} bin/logbench.js daemon\n`,
   );
   const ga = goaccess(file);
   const gaRate = ga ? ga.events / ga.seconds : null;
