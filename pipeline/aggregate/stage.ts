@@ -81,7 +81,8 @@ const RECENT_WINDOWS = 120;
 const LIVE_MS = 100;
 /**
  * Batches go on while a flush writes, up to this many events past its snapshot; then they wait for the write (a
- * slow or failing sink slows consumption, and the windows held in memory stay bounded).
+ * slow or failing sink slows consumption, and the windows held in memory stay bounded). With no write running,
+ * that many events held start one at once, without waiting for the flush tick.
  */
 const MAX_EVENTS_DURING_WRITE = 5_000;
 
@@ -134,7 +135,12 @@ export class AggregateStage {
       onBatch: (partition, messages) =>
         this.withLock(partition, async () => {
           const st = this.state(partition);
-          if (st.inFlight > 0 && st.sinceSnapshot >= MAX_EVENTS_DURING_WRITE) await st.writing;
+          if (st.sinceSnapshot >= MAX_EVENTS_DURING_WRITE) {
+            // Held windows stay bounded between ticks too: a reader catching up reads far more than this in a
+            // flush interval (a 128 MB heap ran out at 1 M lines, holding about 100 k points of one snapshot).
+            if (st.inFlight > 0) await st.writing;
+            else if (!this.failed) this.track(this.startWrite(partition));
+          }
           this.onBatch(partition, messages);
         }),
       onLost: this.deps.losses?.hook(config.group, topic),
@@ -148,19 +154,26 @@ export class AggregateStage {
         if (st.inFlight > 0) continue; // the next tick after that write takes the next snapshot
         // The lock is held for the snapshot only: the partition's batches go on while the write runs.
         // (wrapped, so that the lock does not wait for the write promise it would otherwise adopt)
-        this.withLock(p, () => (this.failed ? null : { written: this.startWrite(p) }))
-          .then((started) => started?.written)
-          .catch((err) => {
-            // Retryable failures were retried inside the write; the offset was not committed, so a restart
-            // rebuilds these windows from the bus. Flushes queued by earlier ticks must not write again.
-            if (this.failed) return;
-            this.failed = true;
-            if (this.timer) clearInterval(this.timer);
-            this.deps.onFatal(err);
-          });
+        this.track(
+          this.withLock(p, () => (this.failed ? null : { written: this.startWrite(p) })).then(
+            (started) => started?.written,
+          ),
+        );
       }
     }, config.flushInterval);
     return this.subscription;
+  }
+
+  /** A write started by a tick or by a full batch: one that failed for good stops the daemon. */
+  private track(written: Promise<unknown>): void {
+    written.catch((err) => {
+      // Retryable failures were retried inside the write; the offset was not committed, so a restart
+      // rebuilds these windows from the bus. Flushes queued by earlier ticks must not write again.
+      if (this.failed) return;
+      this.failed = true;
+      if (this.timer) clearInterval(this.timer);
+      this.deps.onFatal(err);
+    });
   }
 
   async stop(): Promise<void> {

@@ -141,4 +141,29 @@ describe("AggregateStage through a series store outage", () => {
     expect(sums("requests"), "events per minute in the store vs the events sent").toEqual(expected);
     await stage.stop();
   });
+
+  it("writes once 5,000 events are held, without waiting for the flush tick (bounded memory when catching up)", async () => {
+    vi.useFakeTimers();
+    const { series, sums } = fakeStore();
+    const { bus, deliver } = fakeBus();
+    // A long flush interval: a reader catching up reads far more than 5,000 events before a tick.
+    const config = parseConfig({ aggregator: { flushInterval: "1h", lateness: "5m" } }).aggregator;
+    const stage = new AggregateStage({
+      bus,
+      series,
+      topic: "weblogs",
+      config,
+      ctx: silentContext(),
+      onFatal: () => {},
+    });
+    await stage.start();
+    const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
+    const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
+    // No timer moves: only the number of events held can start a write. The first starts with the 11th batch (5,000
+    // events held), the second with the 21st (5,000 more); the last 2,000 wait for the next one.
+    await deliver(batches);
+    const total = [...sums("requests").values()].reduce((a, b) => a + b, 0);
+    expect(total, "events in the store before any flush tick").toBe(10_000);
+    await stage.stop();
+  });
 });
