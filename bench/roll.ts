@@ -17,12 +17,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { silentContext } from "../connectors/context.ts";
 import { createLocalArchive } from "../connectors/local/archive-dir.ts";
-import type { Bus, BusMessage, SubscribeOptions, Subscription } from "../connectors/types.ts";
+import type { BusMessage } from "../connectors/types.ts";
 import { bucketKey, bucketOf, finalPath, tmpPath, walEntryPath, walTmpPath } from "../pipeline/archive/layout.ts";
 import { commitLogEntry } from "../pipeline/archive/ownership.ts";
 import { EVENT_LAYOUT, joinLines, ParquetEncoder, type Spool } from "../pipeline/archive/parquet.ts";
 import { ArchiveStage } from "../pipeline/archive/stage.ts";
 import { parseConfig } from "../pipeline/config/load.ts";
+import { scriptedBus } from "../test/pipeline/archive/roll-fixture.ts";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const HOUR = 3_600_000;
@@ -55,27 +56,6 @@ function messages(hours: number, per: number): BusMessage[] {
       out.push({ partition: 0, offset, key: host, timestamp: 0, value: enc.encode(JSON.stringify(event)) });
     }
   return out;
-}
-
-function scriptedBus(): { bus: Bus; options: () => SubscribeOptions } {
-  let options: SubscribeOptions | null = null;
-  const sub: Subscription = {
-    commit: async () => {},
-    seek: () => {},
-    assigned: () => [0],
-    stop: async () => {},
-    done: new Promise<void>(() => {}),
-  };
-  const bus = {
-    kind: "scripted",
-    offsetUnit: "messages",
-    subscribe: async (o: SubscribeOptions) => {
-      options = o;
-      return sub;
-    },
-    produce: async () => {},
-  } as unknown as Bus;
-  return { bus, options: () => options! };
 }
 
 /** The stage's roll of all the messages: ms from the revoke to the roll done. */

@@ -82,31 +82,36 @@ function fakeBus() {
   return { bus, deliver };
 }
 
+/** A started stage on the fake bus and store, with `flushInterval`; fake timers are on. */
+async function startStage(flushInterval: string) {
+  vi.useFakeTimers();
+  const store = fakeStore();
+  const fake = fakeBus();
+  const config = parseConfig({ aggregator: { flushInterval, lateness: "5m" } }).aggregator;
+  const stage = new AggregateStage({
+    bus: fake.bus,
+    series: store.series,
+    topic: "weblogs",
+    config,
+    ctx: silentContext(),
+    onFatal: () => {},
+  });
+  await stage.start();
+  // 12,000 events, in event time order over minutes 0 and 1 (every 10 ms of event time), in batches of 500.
+  const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
+  const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
+  return { ...store, ...fake, config, stage, all, batches };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe("AggregateStage through a series store outage", () => {
   it("closes no window of a source that kept sending: every event counted in its minute, none late", async () => {
-    vi.useFakeTimers();
-    const { series, state, sums } = fakeStore();
-    const { bus, deliver } = fakeBus();
+    const { state, sums, deliver, config, stage, all, batches } = await startStage("1s");
     // idleTimeout stays its default of 30 s: the outage below is twice that.
-    const config = parseConfig({ aggregator: { flushInterval: "1s", lateness: "5m" } }).aggregator;
     expect(config.idleTimeout).toBeLessThan(60_000);
-    const stage = new AggregateStage({
-      bus,
-      series,
-      topic: "weblogs",
-      config,
-      ctx: silentContext(),
-      onFatal: () => {},
-    });
-    await stage.start();
-
-    // 12,000 events, in event time order over minutes 0 and 1 (every 10 ms of event time), in batches of 500.
-    const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
-    const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
     const expected = new Map<number, number>();
     for (const m of all) {
       const start = Math.floor(m.timestamp / MINUTE) * MINUTE;
@@ -143,22 +148,8 @@ describe("AggregateStage through a series store outage", () => {
   });
 
   it("writes once 5,000 events are held, without waiting for the flush tick (bounded memory when catching up)", async () => {
-    vi.useFakeTimers();
-    const { series, sums } = fakeStore();
-    const { bus, deliver } = fakeBus();
     // A long flush interval: a reader catching up reads far more than 5,000 events before a tick.
-    const config = parseConfig({ aggregator: { flushInterval: "1h", lateness: "5m" } }).aggregator;
-    const stage = new AggregateStage({
-      bus,
-      series,
-      topic: "weblogs",
-      config,
-      ctx: silentContext(),
-      onFatal: () => {},
-    });
-    await stage.start();
-    const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
-    const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
+    const { sums, deliver, stage, batches } = await startStage("1h");
     // No timer moves: only the number of events held can start a write. The first starts with the 11th batch (5,000
     // events held), the second with the 21st (5,000 more); the last 2,000 wait for the next one.
     await deliver(batches);

@@ -19,10 +19,11 @@ import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import { silentContext } from "../../../connectors/context.ts";
 import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
-import type { ArchiveStore, Bus, BusMessage, SubscribeOptions, Subscription } from "../../../connectors/types.ts";
+import type { ArchiveStore, Bus, BusMessage } from "../../../connectors/types.ts";
 import { walDir } from "../../../pipeline/archive/layout.ts";
 import { ArchiveStage } from "../../../pipeline/archive/stage.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
+import { scriptedBus } from "../archive/roll-fixture.ts";
 import { recordingContext } from "./recording-context.ts";
 
 const enc = new TextEncoder();
@@ -44,28 +45,6 @@ const message = (offset: number): BusMessage => ({
   ),
 });
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => message(from + i));
-
-/** A bus whose consumer-group callbacks the test calls itself. */
-function scriptedBus(): { bus: Bus; options: () => SubscribeOptions } {
-  let options: SubscribeOptions | null = null;
-  const sub: Subscription = {
-    commit: async () => {},
-    seek: () => {},
-    assigned: () => [0],
-    stop: async () => {},
-    done: new Promise<void>(() => {}),
-  };
-  const bus = {
-    kind: "scripted",
-    offsetUnit: "messages",
-    subscribe: async (o: SubscribeOptions) => {
-      options = o;
-      return sub;
-    },
-    produce: async () => {},
-  } as unknown as Bus;
-  return { bus, options: () => options! };
-}
 
 /** An archive stage on `store` and `bus` whose fatal errors fail the test. */
 function archiveStage(
