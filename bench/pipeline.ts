@@ -47,7 +47,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The daemon's Node flags: the shipped heap limits, or BENCH_DAEMON_NODE_FLAGS when it is set. */
-function daemonFlags(): string[] {
+export function daemonFlags(): string[] {
   const override = process.env.BENCH_DAEMON_NODE_FLAGS;
   return override === undefined ? [...DAEMON_V8_FLAGS] : override.split(" ").filter(Boolean);
 }
@@ -68,7 +68,7 @@ function exec(
 }
 
 /** The daemon's peak resident set (VmHWM), MB; null off Linux. */
-function peakRss(pid: number): number | null {
+export function peakRss(pid: number): number | null {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) / 1024 : null;
@@ -164,7 +164,9 @@ async function runPath(
         if (done.aggregate) groupSeconds.aggregate ??= elapsed();
         if (done.archive && done.aggregate) break;
       }
-      if (daemon.exitCode !== null) throw new Error(`daemon exited (${daemon.exitCode}):\n${daemonErr}`);
+      // A daemon that ran out of memory aborts: a signal, no exit code.
+      if (daemon.exitCode !== null || daemon.signalCode !== null)
+        throw new Error(`daemon exited (${daemon.exitCode ?? daemon.signalCode}):\n${daemonErr}`);
       if (performance.now() - started > DEADLINE_MS) {
         note = `not caught up after ${DEADLINE_MS / 60_000} min: lag ${JSON.stringify(s?.consumerLag)}`;
         break;

@@ -27,6 +27,10 @@ const BENCHES: Record<string, { module: string; summary: string }> = {
     summary:
       "A line appended to a tailed file → the /api/windows stream: p50/p99 latency vs fs.watch (--rate, --seconds)",
   },
+  rss: {
+    module: "./rss.ts",
+    summary: "The daemon's RSS under a steady generator load: flat within ±10 %? (--rate N, --minutes M, --every S)",
+  },
   generator: {
     module: "./generator.ts",
     summary: "The generator holds its rate within ±5 % over 10 s, source and CLI (--rate N, --seconds S)",
