@@ -85,20 +85,20 @@ export class WindowState {
 
   /** Events per browser family tag (bounded), in the order each tag first came. */
   get byBrowser(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const f of this.familyOrder) {
-      const tag = familyTags(f).browser;
-      out.set(tag, (out.get(tag) ?? 0) + this.families[f]!);
-    }
-    return out;
+    return this.familyCounts("browser");
   }
 
   /** Events per OS family tag (bounded), in the order each tag first came. */
   get byOs(): Map<string, number> {
+    return this.familyCounts("os");
+  }
+
+  /** The (browser, OS) pair counts folded into one of their tags, in the order each tag first came. */
+  private familyCounts(tag: "browser" | "os"): Map<string, number> {
     const out = new Map<string, number>();
     for (const f of this.familyOrder) {
-      const tag = familyTags(f).os;
-      out.set(tag, (out.get(tag) ?? 0) + this.families[f]!);
+      const value = familyTags(f)[tag];
+      out.set(value, (out.get(value) ?? 0) + this.families[f]!);
     }
     return out;
   }
