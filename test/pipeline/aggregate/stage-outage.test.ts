@@ -15,16 +15,9 @@ import { LogbenchError } from "../../../connectors/errors.ts";
 import type { Bus, BusMessage, SeriesPoint, SeriesStore, SubscribeOptions } from "../../../connectors/types.ts";
 import { AggregateStage } from "../../../pipeline/aggregate/stage.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
+import { AUG, message } from "./stage-messages.ts";
 
-const AUG = Date.UTC(1995, 7, 1, 0, 0);
 const MINUTE = 60_000;
-const encoder = new TextEncoder();
-
-function message(offset: number, ts: number): BusMessage {
-  const event = { ts, host: `h${offset % 3}`, ident: null, user: null, method: "GET", path: "/", protocol: null };
-  const value = { ...event, status: 200, bytes: 10, referrer: null, agent: null, source: "live" };
-  return { partition: 0, offset, key: null, value: encoder.encode(JSON.stringify(value)), timestamp: ts };
-}
 
 /** A store that keeps the last point written per (measurement, tags, time), as InfluxDB does, and can be down. */
 function fakeStore() {

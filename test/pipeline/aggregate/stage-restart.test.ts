@@ -6,18 +6,10 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentContext } from "../../../connectors/context.ts";
-import type { Bus, BusMessage, SeriesPoint, SeriesStore, SubscribeOptions } from "../../../connectors/types.ts";
+import type { Bus, SeriesPoint, SeriesStore, SubscribeOptions } from "../../../connectors/types.ts";
 import { AggregateStage, type Checkpoint, parseCheckpoint } from "../../../pipeline/aggregate/stage.ts";
 import { parseConfig } from "../../../pipeline/config/load.ts";
-
-const AUG = Date.UTC(1995, 7, 1, 0, 0);
-const encoder = new TextEncoder();
-
-function message(offset: number, ts: number): BusMessage {
-  const event = { ts, host: `h${offset % 3}`, ident: null, user: null, method: "GET", path: "/", protocol: null };
-  const value = { ...event, status: 200, bytes: 10, referrer: null, agent: null, source: "live" };
-  return { partition: 0, offset, key: null, value: encoder.encode(JSON.stringify(value)), timestamp: ts };
-}
+import { AUG, message } from "./stage-messages.ts";
 
 function fakes() {
   const writes: SeriesPoint[][] = [];
