@@ -1,24 +1,11 @@
-/**
- * `npm run bench -- live [--rate N] [--seconds S]`: how soon a line appended to a tailed file shows in the live
- * view. A fresh daemon (`node bin/logbench.js daemon`, embedded default, a tail source with its default poll and
- * fs.watch, the default 2 s flush) follows one file; this process appends CLF lines stamped with the current time
- * every 50 ms at N lines/s, and reads `/api/windows/stream` (SSE). A batch's latency is from its append to the
- * first stream event whose window counts include it. The reference, measured on the same appends in the same
- * run: an fs.watch on the file in this process (what the OS alone takes to say the file grew).
- */
-import { spawn } from "node:child_process";
 import { appendFileSync, watch, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
-import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
+import { root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { freePort } from "./pipeline.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const bin = join(root, "bin/logbench.js");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 function clfTime(ms: number): string {
@@ -51,20 +38,9 @@ export async function main(args: string[]): Promise<number> {
   const log = join(dir, "access.log");
   writeFileSync(log, "");
   const port = await freePort();
-  const config = join(dir, "logbench.yaml");
-  await writeFile(
-    config,
-    stringify({
-      topic: "weblogs",
-      deadLetters: { topic: "weblogs.dlq" },
-      stateDir: join(dir, "state"),
-      bus: { type: "local", dir: join(dir, "bus"), partitions: 3 },
-      archive: { type: "local", dir: join(dir, "archive") },
-      series: { type: "duckdb", file: join(dir, "series.duckdb") },
-      sources: [{ type: "tail", name: "web", paths: [log], format: "clf" }],
-      api: { host: "127.0.0.1", port },
-    }),
-  );
+  const config = await writeBenchConfig(dir, port, {
+    sources: [{ type: "tail", name: "web", paths: [log], format: "clf" }],
+  });
   const cpu = cpus();
   const load = () =>
     loadavg()
@@ -73,15 +49,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `# logbench live-view latency\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, node ${process.version}; load average ${load()} at start\ninput: ${rate} CLF lines/s appended every 50 ms for ${seconds} s to a tailed file\n`,
   );
-  const daemon = spawn(process.execPath, [...DAEMON_V8_FLAGS, bin, "daemon", "--config", config], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let daemonErr = "";
-  daemon.stderr.on("data", (d) => {
-    daemonErr = (daemonErr + d).slice(-8000);
-  });
-  const exited = new Promise((ok) => daemon.on("exit", ok));
+  const daemon = startBenchDaemon(config);
   const batches: Batch[] = [];
   const abort = new AbortController();
   try {
@@ -90,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
     while (!res) {
       res = await fetch(`http://127.0.0.1:${port}/api/windows/stream`, { signal: abort.signal }).catch(() => null);
       if (!res) {
-        if (Date.now() > ready || daemon.exitCode !== null) throw new Error(`daemon did not start:\n${daemonErr}`);
+        if (Date.now() > ready || daemon.gone()) throw new Error(`daemon did not start:\n${daemon.stderr()}`);
         await new Promise((ok) => setTimeout(ok, 200));
       }
     }
@@ -162,10 +130,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     abort.abort();
-    daemon.kill("SIGTERM");
-    const timer = setTimeout(() => daemon.kill("SIGKILL"), 30_000);
-    await exited;
-    clearTimeout(timer);
+    await daemon.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

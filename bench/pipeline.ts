@@ -10,21 +10,17 @@
  * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
  * defaults, to see how much of the RSS is V8 heap headroom).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
-import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { startKafkaMock } from "../test/servers/kafka/mock-cluster.ts";
+import { bin, daemonFlags, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { benchInputs } from "./parse-input.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const bin = join(root, "bin/logbench.js");
 const DEADLINE_MS = 20 * 60_000;
 
 interface PathRun {
@@ -46,12 +42,6 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** The daemon's Node flags: the shipped heap limits, or BENCH_DAEMON_NODE_FLAGS when it is set. */
-export function daemonFlags(): string[] {
-  const override = process.env.BENCH_DAEMON_NODE_FLAGS;
-  return override === undefined ? [...DAEMON_V8_FLAGS] : override.split(" ").filter(Boolean);
-}
-
 function exec(
   args: string[],
   nodeFlags: string[] = [],
@@ -65,16 +55,6 @@ function exec(
     });
     child.on("close", (code) => ok({ code, stderr, seconds: (performance.now() - started) / 1000 }));
   });
-}
-
-/** The daemon's peak resident set (VmHWM), MB; null off Linux. */
-export function peakRss(pid: number): number | null {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 interface Status {
@@ -115,58 +95,38 @@ async function runPath(
   const dir = await mkdtemp(join(root, "bench/out/pipeline-"));
   const bus = busFor(dir);
   const port = await freePort();
-  const config = join(dir, "logbench.yaml");
-  await writeFile(
-    config,
-    stringify({
-      topic: "weblogs",
-      deadLetters: { topic: "weblogs.dlq" },
-      stateDir: join(dir, "state"),
-      bus,
-      archive: { type: "local", dir: join(dir, "archive") },
-      series: { type: "duckdb", file: join(dir, "series.duckdb") },
-      sources: [],
-      archiver: { roll: { size: "64MB", records: 500_000, interval: "5m", idle: "2s" } },
-      aggregator: { window: "60s", lateness: "5m", flushInterval: "1s" },
-      api: { host: "127.0.0.1", port },
-    }),
-  );
+  const config = await writeBenchConfig(dir, port, {
+    bus,
+    archiver: { roll: { size: "64MB", records: 500_000, interval: "5m", idle: "2s" } },
+    aggregator: { window: "60s", lateness: "5m", flushInterval: "1s" },
+  });
   // --profile DIR: the daemon and the replay write a V8 CPU profile there when it exits (open it in Chrome DevTools).
   const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
-  const daemon: ChildProcess = spawn(process.execPath, [...prof, ...daemonFlags(), bin, "daemon", "--config", config], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let daemonErr = "";
-  daemon.stderr!.on("data", (d) => {
-    daemonErr = (daemonErr + d).slice(-8000);
-  });
-  const exited = new Promise<number | null>((ok) => daemon.on("exit", (code) => ok(code)));
+  const daemon = startBenchDaemon(config, prof);
   try {
     const ready = Date.now() + 60_000;
     while ((await status(port)) === null) {
-      if (Date.now() > ready || daemon.exitCode !== null) throw new Error(`daemon did not start:\n${daemonErr}`);
+      if (Date.now() > ready || daemon.gone()) throw new Error(`daemon did not start:\n${daemon.stderr()}`);
       await new Promise((ok) => setTimeout(ok, 200));
     }
     const started = performance.now();
     const replay = await exec([bin, "replay", file, "--format", "clf", "--config", config, "--quiet"], prof);
     if (replay.code !== 0) throw new Error(`replay failed (${replay.code}): ${replay.stderr}`);
     let note = "";
-    let peak = peakRss(daemon.pid!);
+    let peak = procStatusMb(daemon.child.pid!, "VmHWM");
     const groupSeconds: PathRun["groupSeconds"] = { archive: null, aggregate: null };
     const elapsed = () => (performance.now() - started) / 1000;
     for (;;) {
       const s = await status(port);
-      peak = Math.max(peak ?? 0, peakRss(daemon.pid!) ?? 0) || peak;
+      peak = Math.max(peak ?? 0, procStatusMb(daemon.child.pid!, "VmHWM") ?? 0) || peak;
       if (s?.consumerLag) {
         const done = await caughtUp(port, s.consumerLag, events);
         if (done.archive) groupSeconds.archive ??= elapsed();
         if (done.aggregate) groupSeconds.aggregate ??= elapsed();
         if (done.archive && done.aggregate) break;
       }
-      // A daemon that ran out of memory aborts: a signal, no exit code.
-      if (daemon.exitCode !== null || daemon.signalCode !== null)
-        throw new Error(`daemon exited (${daemon.exitCode ?? daemon.signalCode}):\n${daemonErr}`);
+      const gone = daemon.gone();
+      if (gone) throw new Error(`the daemon exited (${gone}):\n${daemon.stderr()}`);
       if (performance.now() - started > DEADLINE_MS) {
         note = `not caught up after ${DEADLINE_MS / 60_000} min: lag ${JSON.stringify(s?.consumerLag)}`;
         break;
@@ -180,14 +140,11 @@ async function runPath(
       replaySeconds: replay.seconds,
       caughtUpSeconds,
       groupSeconds,
-      peakRssMb: peakRss(daemon.pid!) ?? peak,
+      peakRssMb: procStatusMb(daemon.child.pid!, "VmHWM") ?? peak,
       note,
     };
   } finally {
-    daemon.kill("SIGTERM");
-    const timer = setTimeout(() => daemon.kill("SIGKILL"), 30_000);
-    await exited;
-    clearTimeout(timer);
+    await daemon.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,33 +1,9 @@
-/**
- * `npm run bench -- rss [--rate N] [--minutes M] [--every S]`: does the daemon's memory stay flat under a steady
- * load? A fresh daemon (embedded default: local bus, local archive, DuckDB series; the heap limits it ships with,
- * or BENCH_DAEMON_NODE_FLAGS) runs a `generator` source at N lines/s (default 50,000) for M minutes (default 10).
- * Every S seconds (default 10) the bench reads the daemon's VmRSS from /proc and its counters from /metrics. The
- * table has one row per minute; the summary compares the RSS after the first minute (start-up and the first
- * windows) with its median: the issue's band is ±10 %. It also says whether the groups kept up with the rate,
- * since a daemon that falls behind holds no more in memory by design but its lag grows.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
-import { daemonFlags, freePort, peakRss } from "./pipeline.ts";
-
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const bin = join(root, "bin/logbench.js");
-
-function rssMb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
+import { daemonFlags, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
+import { freePort } from "./pipeline.ts";
 
 /** Sums of the counters the table shows, from the daemon's /metrics (null while it does not answer). */
 async function counters(port: number): Promise<Record<"generated" | "archived" | "aggregated", number> | null> {
@@ -75,45 +51,24 @@ export async function main(args: string[]): Promise<number> {
   );
   const dir = await mkdtemp(join(root, "bench/out/rss-"));
   const port = await freePort();
-  const config = join(dir, "logbench.yaml");
-  await writeFile(
-    config,
-    stringify({
-      topic: "weblogs",
-      stateDir: join(dir, "state"),
-      bus: { type: "local", dir: join(dir, "bus"), partitions: 3 },
-      archive: { type: "local", dir: join(dir, "archive") },
-      series: { type: "duckdb", file: join(dir, "series.duckdb") },
-      sources: [{ type: "generator", name: "gen", format: "combined", rate, seed: 1, batchLines: 5000 }],
-      api: { host: "127.0.0.1", port },
-    }),
-  );
-  const daemon: ChildProcess = spawn(process.execPath, [...daemonFlags(), bin, "daemon", "--config", config], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
+  const config = await writeBenchConfig(dir, port, {
+    sources: [{ type: "generator", name: "gen", format: "combined", rate, seed: 1, batchLines: 5000 }],
   });
-  let daemonErr = "";
-  daemon.stderr!.on("data", (d) => {
-    daemonErr = (daemonErr + d).slice(-8000);
-  });
-  const exited = new Promise<void>((ok) => daemon.on("exit", () => ok()));
+  const daemon = startBenchDaemon(config);
   const rows: Array<{ minute: number; rss: number; counts: Awaited<ReturnType<typeof counters>> }> = [];
   try {
     const started = Date.now();
     const end = started + minutes * 60_000;
     while (Date.now() < end) {
       await new Promise((ok) => setTimeout(ok, every * 1000));
-      if (daemon.exitCode !== null || daemon.signalCode !== null)
-        throw new Error(`daemon exited (${daemon.exitCode ?? daemon.signalCode}):\n${daemonErr}`);
-      const rss = rssMb(daemon.pid!);
+      const gone = daemon.gone();
+      if (gone) throw new Error(`the daemon exited (${gone}):\n${daemon.stderr()}`);
+      const rss = procStatusMb(daemon.child.pid!, "VmRSS");
       if (rss !== null) rows.push({ minute: (Date.now() - started) / 60_000, rss, counts: await counters(port) });
     }
   } finally {
-    const peak = peakRss(daemon.pid!);
-    daemon.kill("SIGTERM");
-    const timer = setTimeout(() => daemon.kill("SIGKILL"), 60_000);
-    await exited;
-    clearTimeout(timer);
+    const peak = procStatusMb(daemon.child.pid!, "VmHWM");
+    await daemon.stop(60_000);
     await rm(dir, { recursive: true, force: true });
     if (peak !== null) console.log(`daemon peak RSS (VmHWM): ${fmt(peak)} MB`);
   }

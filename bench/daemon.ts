@@ -1,0 +1,87 @@
+/**
+ * The daemon as the benches run it: `node <heap limits> bin/logbench.js daemon --config FILE` in a child process,
+ * on an embedded config in a fresh folder, with its stderr kept for the error a bench prints when it dies.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
+
+export const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const bin = join(root, "bin/logbench.js");
+
+/** The daemon's Node flags: the shipped heap limits, or BENCH_DAEMON_NODE_FLAGS when it is set (empty: Node's). */
+export function daemonFlags(): string[] {
+  const override = process.env.BENCH_DAEMON_NODE_FLAGS;
+  return override === undefined ? [...DAEMON_V8_FLAGS] : override.split(" ").filter(Boolean);
+}
+
+/**
+ * Writes `dir/logbench.yaml`: local bus (3 partitions), local archive and DuckDB series in `dir`, the API on
+ * 127.0.0.1:`port`, plus `settings` (sources, archiver, aggregator, or another bus). Returns its path.
+ */
+export async function writeBenchConfig(dir: string, port: number, settings: Record<string, unknown>): Promise<string> {
+  const file = join(dir, "logbench.yaml");
+  await writeFile(
+    file,
+    stringify({
+      topic: "weblogs",
+      deadLetters: { topic: "weblogs.dlq" },
+      stateDir: join(dir, "state"),
+      bus: { type: "local", dir: join(dir, "bus"), partitions: 3 },
+      archive: { type: "local", dir: join(dir, "archive") },
+      series: { type: "duckdb", file: join(dir, "series.duckdb") },
+      sources: [],
+      api: { host: "127.0.0.1", port },
+      ...settings,
+    }),
+  );
+  return file;
+}
+
+export interface BenchDaemon {
+  child: ChildProcess;
+  /** The last 8 kB of its stderr. */
+  stderr(): string;
+  /** Why it is gone ("exit code 1", "signal SIGABRT": an out-of-memory abort has no exit code), or null. */
+  gone(): string | null;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function startBenchDaemon(config: string, nodeFlags: string[] = []): BenchDaemon {
+  const child = spawn(process.execPath, [...nodeFlags, ...daemonFlags(), bin, "daemon", "--config", config], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (d) => {
+    err = (err + d).slice(-8000);
+  });
+  const exited = new Promise<void>((ok) => child.on("exit", () => ok()));
+  return {
+    child,
+    stderr: () => err,
+    gone: () =>
+      child.exitCode !== null ? `exit code ${child.exitCode}` : child.signalCode ? `signal ${child.signalCode}` : null,
+    async stop(graceMs = 30_000) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A size field of /proc/<pid>/status in MB (VmRSS now, VmHWM the peak); null off Linux or once it is gone. */
+export function procStatusMb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
