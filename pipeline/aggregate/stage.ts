@@ -341,7 +341,7 @@ export class AggregateStage {
     // restart re-reads lateness + window of the bus), and the commit would be the same offset again.
     if (st.next < st.replayUntil) return Promise.resolve();
     const { config } = this.deps;
-    this.closeIdle(st, Date.now());
+    this.closeIdle(partition, st, Date.now());
     const { changed } = st.windows.drain();
     const late = st.late.drain(st.next);
     const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
@@ -373,7 +373,7 @@ export class AggregateStage {
    * A source without an event for idleTimeout of wall time has its watermark moved to the end + lateness of its
    * newest open window, which closes every one of them (so a source that stopped does not hold its windows open).
    */
-  private closeIdle(st: PartitionState, now: number): void {
+  private closeIdle(partition: number, st: PartitionState, now: number): void {
     const { windows } = st;
     for (const [source, seen] of st.seen) {
       if (now - seen < this.deps.config.idleTimeout) continue;
@@ -381,7 +381,14 @@ export class AggregateStage {
       let newestEnd = Number.NEGATIVE_INFINITY;
       for (const w of windows.open.values()) if (w.source === source && w.end > newestEnd) newestEnd = w.end;
       const target = newestEnd + windows.options.latenessMs;
-      if (target > windows.watermark(source)) windows.watermarks.set(source, target);
+      if (target <= windows.watermark(source)) continue;
+      windows.watermarks.set(source, target);
+      // Events of it still to come in those windows will count as late: say so, as the reason to look for.
+      this.deps.ctx.logger.info("A source sent nothing for idleTimeout: closed its open windows.", {
+        source,
+        partition,
+        idleMs: now - seen,
+      });
     }
   }
 

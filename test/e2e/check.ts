@@ -4,11 +4,18 @@ import { readPositions } from "../../pipeline/ingest/positions.ts";
 import { type Expected, eventKey, multisetDiff } from "./expected.ts";
 import { type DaemonProcess, query, spool, startDaemon, stopDaemon, waitFor } from "./harness.ts";
 
-export async function counts(configFile: string): Promise<{ events: number; dead: number; windowed: number }> {
+/**
+ * Archived events, dead letters, events in windows, and events counted late (none in these scenarios: a wait that
+ * times out with `late` above 0 says the windows were closed early, not that the series store lags).
+ */
+export async function counts(
+  configFile: string,
+): Promise<{ events: number; dead: number; windowed: number; late: number }> {
   const [e] = await query(configFile, "select count(*) as n from events");
   const [d] = await query(configFile, "select count(*) as n from dead_letters");
   const [w] = await query(configFile, "select coalesce(sum(count), 0) as n from requests");
-  return { events: Number(e!.n), dead: Number(d!.n), windowed: Number(w!.n) };
+  const [l] = await query(configFile, "select coalesce(sum(count), 0) as n from late");
+  return { events: Number(e!.n), dead: Number(d!.n), windowed: Number(w!.n), late: Number(l!.n) };
 }
 
 export function complete(expected: Expected) {

@@ -68,7 +68,7 @@ async function runGenerator(config: string, lines: string[]): Promise<void> {
     );
     expect(await stopDaemon(daemon), daemon.stderr().slice(-2000)).toBe(0);
     const c = await counts(config);
-    expect(c).toEqual({ events: COUNT, dead: 0, windowed: COUNT });
+    expect(c).toEqual({ events: COUNT, dead: 0, windowed: COUNT, late: 0 });
     const archived = (await query(config, "select raw from events")).map((r) => String(r.raw));
     expect(multisetDiff(archived, lines), "archived lines vs logbench generate").toEqual({ missing: [], extra: [] });
     const rows = await query(config, "select time, sum(count) as n from requests group by time order by time");
