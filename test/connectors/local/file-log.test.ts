@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +11,7 @@ import { crc32, crc32Js, encodeFrames } from "../../../connectors/local/frame.ts
 import { partitionForKey } from "../../../connectors/local/partitioner.ts";
 import type { Bus, BusMessage } from "../../../connectors/types.ts";
 import { busContract, waitFor } from "../../contracts/bus.ts";
+import { startTsxChild, type TsxChild } from "../../tsx-child.ts";
 
 // tryLock as it is, but every attempt on a group's member lock is recorded with its outcome.
 const lockAttempts = vi.hoisted(() => [] as Array<{ path: string; granted: boolean }>);
@@ -30,7 +30,6 @@ const refusedMemberLocks = (dir: string, group: string) =>
   lockAttempts.filter((a) => !a.granted && a.path === join(dir, "weblogs", "groups", group, "member.lock")).length;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, "..", "..", "..");
 const CHILD = join(HERE, "file-log-child.ts");
 const text = (m: BusMessage) => new TextDecoder().decode(m.value);
 const makeBus = (dir: string, partitions = 3, ctx = silentContext()) =>
@@ -49,36 +48,9 @@ busContract("local file log", async () => {
   };
 });
 
-interface Child {
-  process: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-}
+type Child = TsxChild;
 
-function startChild(args: string[]): Child {
-  // `node --import tsx`, not the tsx binary: that one runs the script in a grandchild, which a
-  // SIGKILL to the pid we hold would not reach.
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], { cwd: ROOT });
-  const lines: string[] = [];
-  let stderr = "";
-  let buffered = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split("\n");
-    buffered = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("close", (code) => {
-      if (code !== 0 && code !== null) lines.push(`exit ${code}: ${stderr}`);
-      resolve(code);
-    }),
-  );
-  return { process: child, lines, exited };
-}
+const startChild = (args: string[]): Child => startTsxChild(CHILD, args);
 
 /** Bytes of a record's frame, from the grammar in frame.ts: a 12-byte header, 12 fixed body bytes, key, value. */
 const frameBytes = (m: BusMessage) => 24 + (m.key === null ? 0 : Buffer.byteLength(m.key)) + m.value.length;

@@ -1,23 +1,14 @@
-/**
- * A roll of many buckets, as at the end of a replayed backlog: one roll writes a file per event-time hour, through
- * the encoder's grouped read (parquet.ts encodeSpools) and the store's deferred fsyncs (one sync before the commit
- * point, one after the renames). The archive is read with hyparquet and checked against the messages sent: each
- * exactly once, every file's rows in offset order, in the hour folder of their time, named with the offsets they
- * hold. Then the same roll is killed with SIGKILL at points inside it, and a new stage on the same archive must
- * end with exactly the same archive content.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { silentContext } from "../../../connectors/context.ts";
 import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
 import { bucketKey, bucketOf, parseFinalName } from "../../../pipeline/archive/layout.ts";
+import { startTsxChild, type TsxChild } from "../../tsx-child.ts";
 import { type ArchivedFile, HOURS, MESSAGES, range, readArchive, rollingStage, scriptedBus } from "./roll-fixture.ts";
 
-const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const CHILD = fileURLToPath(new URL("./roll-child.ts", import.meta.url));
 
 /** What the archive must hold: every message of [0, MESSAGES) once, each file coherent with its name. */
@@ -62,29 +53,9 @@ describe("a roll of many buckets", () => {
   });
 });
 
-interface Child {
-  process: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-}
+type Child = TsxChild;
 
-function startChild(args: string[]): Child {
-  // `node --import tsx`, not the tsx binary: that one runs the script in a grandchild, out of the SIGKILL's reach.
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], { cwd: ROOT });
-  const lines: string[] = [];
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => lines.push(...chunk.split("\n").filter(Boolean)));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((ok) =>
-    child.on("exit", (code) => {
-      if (code) lines.push(`exit ${code}: ${stderr.slice(-2000)}`);
-      ok(code);
-    }),
-  );
-  return { process: child, lines, exited };
-}
+const startChild = (args: string[]): Child => startTsxChild(CHILD, args);
 
 async function waitForLine(child: Child, prefix: string): Promise<void> {
   const deadline = Date.now() + 60_000;
