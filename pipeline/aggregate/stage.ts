@@ -55,6 +55,12 @@ interface PartitionState {
    * were closed, and the rest of its events in them were counted late (the influx-outage e2e's missing lines).
    */
   seen: Map<string, number>;
+  /**
+   * The partition's last readable offset, read from the bus at `endAt` (wall time) once a source looked idle: a
+   * source is only closed while its partition has nothing left unread, since a consumer that fell behind (a slow
+   * write, a rejoin under load) gets no batches for a while although its sources never stopped.
+   */
+  end: { last: number; at: number } | null;
 }
 
 /** What one flush writes and commits, taken from the windows at one instant. */
@@ -110,6 +116,9 @@ export class AggregateStage {
   private readonly liveListeners = new Set<(windows: WindowSummary[]) => void>();
   private liveTimer: NodeJS.Timeout | null = null;
   private readonly specs: WindowSpec[];
+  /** A read of the partitions' ends in flight (readEndsIfIdle), and whether one failed already. */
+  private readingEnds: Promise<void> | null = null;
+  private endsFailed = false;
 
   constructor(private readonly deps: AggregateStageDeps) {
     this.specs = windowSpecs(deps.config);
@@ -150,6 +159,7 @@ export class AggregateStage {
       },
     });
     this.timer = setInterval(() => {
+      this.readEndsIfIdle();
       for (const [p, st] of this.partitions) {
         if (st.inFlight > 0) continue; // the next tick after that write takes the next snapshot
         // The lock is held for the snapshot only: the partition's batches go on while the write runs.
@@ -262,6 +272,7 @@ export class AggregateStage {
         sinceSnapshot: 0,
         broken: false,
         seen: new Map(),
+        end: null,
       });
     }
   }
@@ -370,13 +381,54 @@ export class AggregateStage {
   }
 
   /**
-   * A source without an event for idleTimeout of wall time has its watermark moved to the end + lateness of its
-   * newest open window, which closes every one of them (so a source that stopped does not hold its windows open).
+   * Reads the partitions' ends from the bus when a source of one has been silent for idleTimeout, so that the next
+   * snapshot's closeIdle can tell a source that stopped from a consumer that is behind. One read at a time; a failed
+   * read leaves the wall-clock rule alone (warned once).
+   */
+  private readEndsIfIdle(): void {
+    if (this.readingEnds) return;
+    const now = Date.now();
+    const { idleTimeout } = this.deps.config;
+    const waiting = [...this.partitions.values()].some((st) =>
+      [...st.seen.values()].some((seen) => now - seen >= idleTimeout && (st.end?.at ?? 0) < seen + idleTimeout),
+    );
+    if (!waiting) return;
+    this.readingEnds = Promise.resolve()
+      .then(() => this.deps.bus.partitions(this.deps.topic))
+      .then(
+        (ranges) => {
+          for (const r of ranges) {
+            const st = this.partitions.get(r.partition);
+            // Kafka's offsets are dense (last = high - 1); the local log's are byte positions and say `last`.
+            if (st) st.end = { last: r.last ?? r.high - 1, at: now };
+          }
+        },
+        (err) => {
+          if (!this.endsFailed)
+            this.deps.ctx.logger.warn(
+              "Reading the partitions' ends failed: idle sources are closed by the wall clock alone, even behind.",
+              { topic: this.deps.topic, error: (err as Error).message },
+            );
+          this.endsFailed = true;
+          for (const st of this.partitions.values()) st.end = { last: Number.NEGATIVE_INFINITY, at: now };
+        },
+      )
+      .finally(() => {
+        this.readingEnds = null;
+      });
+  }
+
+  /**
+   * A source without an event for idleTimeout of wall time, in a partition with nothing left unread when its end was
+   * last read (after that idleTimeout), has its watermark moved to the end + lateness of its newest open window,
+   * which closes every one of them (so a source that stopped does not hold its windows open).
    */
   private closeIdle(partition: number, st: PartitionState, now: number): void {
     const { windows } = st;
     for (const [source, seen] of st.seen) {
       if (now - seen < this.deps.config.idleTimeout) continue;
+      // Not read since the source looked idle, or messages still unread: wait (a later tick reads the end again).
+      if (!st.end || st.end.at < seen + this.deps.config.idleTimeout || st.next <= st.end.last) continue;
       st.seen.delete(source);
       let newestEnd = Number.NEGATIVE_INFINITY;
       for (const w of windows.open.values()) if (w.source === source && w.end > newestEnd) newestEnd = w.end;
@@ -442,6 +494,7 @@ export class AggregateStage {
         sinceSnapshot: 0,
         broken: false,
         seen: new Map(),
+        end: null,
       };
       this.partitions.set(partition, st);
     }

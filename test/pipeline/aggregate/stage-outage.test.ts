@@ -54,9 +54,15 @@ function fakeStore() {
 
 function fakeBus() {
   let options: SubscribeOptions | null = null;
+  /** What the bus holds: partition 0's high watermark (its messages are offsets 0 … high - 1). */
+  const log = { high: 0, down: false };
   const bus = {
     kind: "fake",
     offsetUnit: "messages",
+    partitions: async () => {
+      if (log.down) throw new LogbenchError("UNAVAILABLE", "the fake bus cannot say its offsets");
+      return [{ partition: 0, low: 0, high: log.high }];
+    },
     subscribe: async (o: SubscribeOptions) => {
       options = o;
       return {
@@ -72,7 +78,7 @@ function fakeBus() {
   const deliver = async (batches: BusMessage[][]) => {
     for (const b of batches) await options!.onBatch(0, b);
   };
-  return { bus, deliver };
+  return { bus, deliver, log };
 }
 
 /** A started stage on the fake bus and store, with `flushInterval`; fake timers are on. */
@@ -93,6 +99,7 @@ async function startStage(flushInterval: string) {
   // 12,000 events, in event time order over minutes 0 and 1 (every 10 ms of event time), in batches of 500.
   const all = Array.from({ length: 12_000 }, (_, i) => message(i, AUG + i * 10));
   const batches = Array.from({ length: all.length / 500 }, (_, i) => all.slice(i * 500, (i + 1) * 500));
+  fake.log.high = all.length; // all of them are on the bus already
   return { ...store, ...fake, config, stage, all, batches };
 }
 
@@ -137,6 +144,39 @@ describe("AggregateStage through a series store outage", () => {
 
     expect(sums("late"), "events counted late").toEqual(new Map());
     expect(sums("requests"), "events per minute in the store vs the events sent").toEqual(expected);
+    await stage.stop();
+  });
+
+  it("closes no window of a source while its partition has unread messages (a consumer behind, not a quiet source)", async () => {
+    const { sums, deliver, config, stage, all, batches } = await startStage("1s");
+    await deliver(batches.slice(0, 2));
+    await vi.advanceTimersByTimeAsync(config.flushInterval);
+    // The consumer gets nothing for three idleTimeouts (a rejoin, a slow disk) while 11,000 events wait on the bus.
+    await vi.advanceTimersByTimeAsync(3 * config.idleTimeout);
+    await deliver(batches.slice(2));
+    await vi.advanceTimersByTimeAsync(3 * config.flushInterval);
+    expect(sums("late"), "events counted late").toEqual(new Map());
+    const total = [...sums("requests").values()].reduce((a, b) => a + b, 0);
+    expect(total, "events in their windows").toBe(all.length);
+    await stage.stop();
+  });
+
+  it.each([
+    ["once its partition has nothing left unread", false],
+    ["by the wall clock alone when the bus cannot say its offsets", true],
+  ])("closes the windows of a quiet source %s", async (_, down) => {
+    const { sums, deliver, config, stage, all, batches, log } = await startStage("1s");
+    log.down = down;
+    await deliver(batches);
+    await vi.advanceTimersByTimeAsync(config.idleTimeout + 3 * config.flushInterval);
+    // The source sends again, an event of minute 0 (well within the 5 m lateness): its windows were closed, so late.
+    log.high = all.length + 1;
+    await deliver([[message(all.length, AUG + 5)]]);
+    await vi.advanceTimersByTimeAsync(3 * config.flushInterval);
+    expect(
+      [...sums("late").values()].reduce((a, b) => a + b, 0),
+      "events counted late",
+    ).toBe(1);
     await stage.stop();
   });
 
