@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -12,6 +12,12 @@ import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 
 export const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const bin = join(root, "bin/logbench.js");
+
+/** A new working directory under bench/out/ (created on a fresh checkout too), named `<name>-XXXXXX`. */
+export async function benchDir(name: string): Promise<string> {
+  await mkdir(join(root, "bench/out"), { recursive: true });
+  return mkdtemp(join(root, `bench/out/${name}-`));
+}
 
 /** The daemon's Node flags: the shipped heap limits, or BENCH_DAEMON_NODE_FLAGS when it is set (empty: Node's). */
 export function daemonFlags(): string[] {

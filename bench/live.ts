@@ -1,9 +1,9 @@
 import { appendFileSync, watch, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
+import { benchDir, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { freePort } from "./pipeline.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -33,8 +33,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  await mkdir(join(root, "bench/out"), { recursive: true });
-  const dir = await mkdtemp(join(root, "bench/out/live-"));
+  const dir = await benchDir("live");
   const log = join(dir, "access.log");
   writeFileSync(log, "");
   const port = await freePort();

@@ -10,10 +10,9 @@
  *     how much of a roll is DuckDB.
  * Times are wall clock per roll, on a machine other work shares: read the ratios, measured under the same load.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { silentContext } from "../connectors/context.ts";
 import { createLocalArchive } from "../connectors/local/archive-dir.ts";
@@ -24,8 +23,8 @@ import { EVENT_LAYOUT, joinLines, ParquetEncoder, type Spool } from "../pipeline
 import { ArchiveStage } from "../pipeline/archive/stage.ts";
 import { parseConfig } from "../pipeline/config/load.ts";
 import { scriptedBus } from "../test/pipeline/archive/roll-fixture.ts";
+import { benchDir } from "./daemon.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const HOUR = 3_600_000;
 const START = Date.UTC(1995, 6, 1);
 const enc = new TextEncoder();
@@ -210,7 +209,7 @@ export async function main(args: string[]): Promise<number> {
   const best = new Map<string, Took>();
   for (let r = 0; r < rounds; r++)
     for (const [name, run] of contenders) {
-      const dir = await mkdtemp(join(root, "bench/out/roll-"));
+      const dir = await benchDir("roll");
       try {
         const took = await run(dir);
         const was = best.get(name) ?? { ms: Number.POSITIVE_INFINITY, cpuMs: Number.POSITIVE_INFINITY };

@@ -1,8 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { daemonFlags, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
+import { benchDir, daemonFlags, procStatusMb, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { freePort } from "./pipeline.ts";
 
 /** Sums of the counters the table shows, from the daemon's /metrics (null while it does not answer). */
@@ -49,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `# logbench daemon memory under a steady load\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}; load average ${load()} at start\ninput: generator source, ${fmt(rate)} lines/s for ${minutes} min (combined, seed 1)\ndaemon: node ${daemonFlags().join(" ") || "(Node's default heap)"} bin/logbench.js daemon\n`,
   );
-  const dir = await mkdtemp(join(root, "bench/out/rss-"));
+  const dir = await benchDir("rss");
   const port = await freePort();
   const config = await writeBenchConfig(dir, port, {
     sources: [{ type: "generator", name: "gen", format: "combined", rate, seed: 1, batchLines: 5000 }],
