@@ -60,6 +60,18 @@ const GROUP_BYTES = 4 * 1024 * 1024;
  * (256 spools of 30 lines each ran out of the 64 MB limit; 64 stay far below it).
  */
 const GROUP_FILES = 64;
+/**
+ * JSON bytes per Parquet row group. DuckDB's writer holds a whole row group in memory before it writes it, and its
+ * default of 122,880 rows is 40 MB of combined-log events with their raw lines: at 50 k lines/s, a roll of one
+ * spool ran the encoder out of its 64 MB limit and stopped the daemon. Rows per group are sized from the spool's
+ * bytes per line instead (smaller groups were faster here too: less of the limit spilled).
+ */
+const ROW_GROUP_BYTES = 6 * 1024 * 1024;
+
+/** Rows per row group for rows of about `bytesPerRow` bytes of JSON: DuckDB's default at most, its vector size at least. */
+export function rowGroupRows(bytesPerRow: number): number {
+  return Math.max(2_048, Math.min(122_880, Math.floor(ROW_GROUP_BYTES / Math.max(1, bytesPerRow))));
+}
 
 export class ParquetEncoder {
   private constructor(
@@ -136,6 +148,7 @@ export class ParquetEncoder {
           one!.path,
           layout,
           compression,
+          rowGroupRows(one!.bytes / Math.max(1, one!.records)),
         );
       else yield* this.encodeGroup(group, layout, compression);
     }
@@ -196,6 +209,7 @@ export class ParquetEncoder {
             s.path,
             layout,
             compression,
+            rowGroupRows(s.bytes / Math.max(1, s.records)),
           );
           continue;
         }
@@ -208,20 +222,25 @@ export class ParquetEncoder {
     }
   }
 
-  /** COPY the query's rows to a scratch Parquet file and return its bytes; it must have written `rows` rows. */
+  /**
+   * COPY the query's rows to a scratch Parquet file and return its bytes; it must have written `rows` rows.
+   * `groupRows`: rows per row group (rowGroupRows).
+   */
   private async copyOut(
     query: string,
     rows: number | undefined,
     what: string,
     layout: RowLayout<unknown>,
     compression: Compression,
+    groupRows: number,
   ): Promise<Uint8Array> {
     const file = join(this.dir, `out_${++this.seq}.parquet`);
     try {
       const result = await this.serial(() =>
         this.conn.run(
           // The scratch file is this encoder's own: no temporary name and rename inside DuckDB.
-          `COPY (${query}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression}, USE_TMP_FILE false)`,
+          `COPY (${query}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION ${compression}, USE_TMP_FILE false, ` +
+            `ROW_GROUP_SIZE ${groupRows})`,
         ),
       );
       if (rows !== undefined && result.rowsChanged !== rows)
@@ -258,7 +277,15 @@ export class ParquetEncoder {
     compression: Compression,
   ): Promise<Uint8Array> {
     if (!layout.fromJson) throw new Error("encodeJsonLines: the layout has no fromJson");
-    return this.copyOut(readJson(input, longest, layout.fromJson), undefined, input, layout, compression);
+    // Only the longest line is known here: groups sized by it are smaller, never larger, than needed.
+    return this.copyOut(
+      readJson(input, longest, layout.fromJson),
+      undefined,
+      input,
+      layout,
+      compression,
+      rowGroupRows(longest),
+    );
   }
 
   private async encodeNow<R>(rows: R[], layout: RowLayout<R>, compression: Compression): Promise<Uint8Array> {

@@ -166,6 +166,46 @@ describe("many spools encoded at once (encodeSpools: grouped reads, one file eac
     }
   }, 60_000);
 
+  it("encodes one spool far larger than the encoder's memory limit (a roll of wide combined-log lines)", async () => {
+    // 250,000 events of about 410 bytes of JSON each (over 96 MiB; 50 k lines/s of combined rolls that much in seconds):
+    // with DuckDB's default row group of 122,880 rows the writer held more than its 64 MB and failed.
+    const dir = mkdtempSync(join(tmpdir(), "logbench-spools-"));
+    const encoder = await ParquetEncoder.create(dir);
+    const n = 250_000;
+    const agent =
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+    const lines = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({
+        ts: Date.UTC(2024, 0, 1) + i,
+        host: `10.0.${(i >> 8) & 255}.${i & 255}`,
+        path: `/p/${i}`,
+        status: 200,
+        agent,
+        source: "t",
+        raw: `10.0.${(i >> 8) & 255}.${i & 255} - - [01/Jan/2024:00:00:00 +0000] "GET /p/${i} HTTP/1.1" 200 512 "-" "${agent}"`,
+      }),
+    );
+    const path = encoder.spoolPath();
+    const text = `${lines.join("\n")}\n`;
+    writeFileSync(path, text);
+    const spool = {
+      path,
+      records: n,
+      longest: lines.reduce((m, l) => Math.max(m, l.length), 0),
+      bytes: enc.encode(text).length,
+    };
+    expect(spool.bytes).toBeGreaterThan(96 * 1024 * 1024);
+    const files: Uint8Array[] = [];
+    for await (const bytes of encoder.encodeSpools([spool], EVENT_LAYOUT as never, "snappy")) files.push(bytes);
+    await encoder.close();
+    expect(files.length).toBe(1);
+    const bytes = files[0]!;
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    expect(Number(parquetMetadata(file).num_rows)).toBe(n);
+    const rows = (await parquetReadObjects({ file, columns: ["path"] })) as Array<{ path: string }>;
+    expect(rows.map((r) => r.path)).toEqual(Array.from({ length: n }, (_, i) => `/p/${i}`));
+  }, 120_000);
+
   it("fails with a clear error when a spool holds other than the lines counted", async () => {
     const dir = mkdtempSync(join(tmpdir(), "logbench-spools-"));
     const encoder = await ParquetEncoder.create(dir);
