@@ -91,3 +91,19 @@ export function procStatusMb(pid: number, field: "VmRSS" | "VmHWM"): number | nu
     return null;
   }
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null off Linux or once it is gone.
+ * On a shared machine this moves much less with the other processes' load than wall time does.
+ */
+export function procCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces, hence the last ")"): utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}

@@ -4,7 +4,9 @@
  * 1M-line CLF input (bench/parse-input.ts) onto its bus; the clock stops when both consumer groups have no lag
  * left on /api/status (archive files committed, aggregate windows written). GoAccess's whole report on the same
  * file runs in the same process and load, so the ratio is what to read on a shared machine. Peak RSS is the
- * daemon's VmHWM from /proc. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
+ * daemon's VmHWM from /proc. CPU seconds (user + system, from /proc; GoAccess's from GNU time) are the daemon's from
+ * the replay's start until caught up, and the replay's: they carry the other processes' load much less than wall
+ * time, so the CPU ratio to GoAccess is the steadier figure on a busy machine. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
  * `--profile DIR` has the daemon and the replay write V8 CPU profiles there. The daemon runs with the heap limits
  * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
@@ -18,10 +20,12 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startKafkaMock } from "../test/servers/kafka/mock-cluster.ts";
-import { bin, daemonFlags, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
+import { bin, daemonFlags, procCpuSeconds, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { benchInputs } from "./parse-input.ts";
 
 const DEADLINE_MS = 20 * 60_000;
+/** GNU time, for GoAccess's CPU seconds (package "time"; without it that cell is "–"). */
+const TIME = "/usr/bin/time";
 
 interface PathRun {
   path: string;
@@ -31,6 +35,9 @@ interface PathRun {
   /** When each group first had no lag left after the replay ended (the aggregate: and had read every event). */
   groupSeconds: { archive: number | null; aggregate: number | null };
   peakRssMb: number | null;
+  /** CPU seconds (user + system) the daemon used from the replay's start until caught up, and the replay's own. */
+  daemonCpu: number | null;
+  replayCpu: number | null;
   note: string;
 }
 
@@ -45,15 +52,23 @@ export async function freePort(): Promise<number> {
 function exec(
   args: string[],
   nodeFlags: string[] = [],
-): Promise<{ code: number | null; stderr: string; seconds: number }> {
+): Promise<{ code: number | null; stderr: string; seconds: number; cpu: number | null }> {
   const started = performance.now();
   return new Promise((ok) => {
     const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
+    let cpu: number | null = null;
     child.stderr.on("data", (d) => {
       stderr = (stderr + d).slice(-4000);
     });
-    child.on("close", (code) => ok({ code, stderr, seconds: (performance.now() - started) / 1000 }));
+    // The CPU it used, read just before it is reaped (the "exit" event comes before "close").
+    const poll = setInterval(() => {
+      cpu = procCpuSeconds(child.pid!) ?? cpu;
+    }, 100);
+    child.on("close", (code) => {
+      clearInterval(poll);
+      ok({ code, stderr, seconds: (performance.now() - started) / 1000, cpu });
+    });
   });
 }
 
@@ -110,6 +125,7 @@ async function runPath(
       await new Promise((ok) => setTimeout(ok, 200));
     }
     const started = performance.now();
+    const cpuAtStart = procCpuSeconds(daemon.child.pid!);
     const replay = await exec([bin, "replay", file, "--format", "clf", "--config", config, "--quiet"], prof);
     if (replay.code !== 0) throw new Error(`replay failed (${replay.code}): ${replay.stderr}`);
     let note = "";
@@ -134,7 +150,10 @@ async function runPath(
       await new Promise((ok) => setTimeout(ok, 250));
     }
     const caughtUpSeconds = (performance.now() - started) / 1000;
+    const cpuNow = procCpuSeconds(daemon.child.pid!);
     return {
+      daemonCpu: cpuNow === null || cpuAtStart === null ? null : cpuNow - cpuAtStart,
+      replayCpu: replay.cpu,
       path: name,
       events,
       replaySeconds: replay.seconds,
@@ -149,14 +168,22 @@ async function runPath(
   }
 }
 
-function goaccess(file: string): { seconds: number; events: number } | null {
+/** GoAccess's whole report on `file`: wall seconds, CPU seconds (with GNU time installed) and its request count. */
+function goaccess(file: string): { seconds: number; cpu: number | null; events: number } | null {
   if (spawnSync("goaccess", ["--version"]).status !== 0) return null;
   const report = join(root, "bench/out/goaccess-pipeline.json");
+  const argv = ["goaccess", file, "--log-format=COMMON", "--no-ip-validation", "--no-progress", "-o", report];
+  const time = existsSync(TIME) ? [TIME, "-f", "cpu %U %S"] : [];
   const started = performance.now();
-  const r = spawnSync("goaccess", [file, "--log-format=COMMON", "--no-ip-validation", "--no-progress", "-o", report]);
+  const r = spawnSync(time[0] ?? argv[0]!, [...time.slice(1), ...(time.length ? argv : argv.slice(1))]);
   if (r.status !== 0) throw new Error(`goaccess failed: ${r.stderr}`);
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, events: JSON.parse(readFileSync(report, "utf8")).general.valid_requests as number };
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(String(r.stderr));
+  return {
+    seconds,
+    cpu: m ? Number(m[1]) + Number(m[2]) : null,
+    events: JSON.parse(readFileSync(report, "utf8")).general.valid_requests as number,
+  };
 }
 
 /** The first `lines` lines of `file` as their own file (for shorter runs). */
@@ -209,7 +236,9 @@ export async function main(args: string[]): Promise<number> {
   const ga = goaccess(file);
   const gaRate = ga ? ga.events / ga.seconds : null;
   const rows: string[][] = [];
-  if (ga) rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", "–", fmt(gaRate!), "1.00×", "–", ""]);
+  const cpuCell = (cpu: number | null) => (cpu === null ? "–" : fmt(cpu, 1));
+  if (ga)
+    rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", "–", fmt(gaRate!), "1.00×", cpuCell(ga.cpu), "–", ""]);
   else console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
   for (const path of values.paths!.split(",")) {
     let run: PathRun;
@@ -257,6 +286,9 @@ export async function main(args: string[]): Promise<number> {
       fmt(run.events / run.replaySeconds),
       fmt(rate),
       gaRate ? `${(rate / gaRate).toFixed(2)}×` : "–",
+      run.daemonCpu === null
+        ? "–"
+        : `${fmt(run.daemonCpu, 1)} + ${cpuCell(run.replayCpu)}${ga?.cpu ? ` (${((run.daemonCpu + (run.replayCpu ?? 0)) / ga.cpu).toFixed(1)}× GoAccess)` : ""}`,
       run.peakRssMb === null ? "–" : fmt(run.peakRssMb),
       run.note,
     ]);
@@ -269,6 +301,7 @@ export async function main(args: string[]): Promise<number> {
     "replay lines/s",
     "events/s end to end",
     "vs GoAccess",
+    "CPU s: daemon + replay",
     "daemon peak RSS (MB)",
     "note",
   ];
