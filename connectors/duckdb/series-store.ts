@@ -175,14 +175,28 @@ interface PendingWrite {
   reject(err: unknown): void;
 }
 
-/** Validates, then merges points with the same measurement, time and tag set (later fields win). */
+/**
+ * Validates, then merges points with the same measurement, time and tag set (later fields win). This runs for
+ * every point the aggregate writes (several per window), so it keeps to plain loops: the Object.entries, spreads,
+ * sorts and closures it was written with first were about a third of everything the daemon allocated.
+ */
 function groupPoints(points: SeriesPoint[]): GroupedPoints {
   const out = new Map<string, Map<string, MergedPoint>>();
+  const names: string[] = [];
   for (const p of points) {
     validatePoint(p);
-    const tags: Record<string, string> = Object.fromEntries(Object.entries(p.tags).filter(([, v]) => v !== ""));
+    // The tags without empty values (an empty tag is no tag), and their names in order for the series key.
+    const tags: Record<string, string> = {};
+    names.length = 0;
+    for (const k in p.tags) {
+      const v = p.tags[k]!;
+      if (v === "") continue;
+      tags[k] = v;
+      insertSorted(names, k);
+    }
     const time = Math.floor(p.time);
-    const key = `${time}|${tagSetKey(tags)}`;
+    let key = `${time}|`;
+    for (let i = 0; i < names.length; i++) key += `${i ? "," : ""}${names[i]}=${tags[names[i]!]}`;
     let series = out.get(p.measurement);
     if (!series) {
       series = new Map();
@@ -195,21 +209,37 @@ function groupPoints(points: SeriesPoint[]): GroupedPoints {
   return out;
 }
 
+/** Insertion into a short sorted list (a point has a handful of tags): no sort's work array per point. */
+function insertSorted(list: string[], k: string): void {
+  let i = list.length;
+  list.push(k);
+  while (i > 0 && list[i - 1]! > k) {
+    list[i] = list[i - 1]!;
+    i--;
+  }
+  list[i] = k;
+}
+
+function badPoint(p: SeriesPoint, why: string): LogbenchError {
+  return new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
+}
+
 function validatePoint(p: SeriesPoint): void {
-  const bad = (why: string) =>
-    new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
-  if (!p.measurement) throw bad("empty measurement name");
-  if (!Number.isFinite(p.time)) throw bad("time is not a finite number");
-  const fieldNames = Object.keys(p.fields);
-  if (fieldNames.length === 0) throw bad("a point needs at least one field");
-  for (const [k, v] of Object.entries(p.fields)) {
-    if (typeof v === "string") continue;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw bad(`field "${k}" is not a finite number or a string`);
+  if (!p.measurement) throw badPoint(p, "empty measurement name");
+  if (!Number.isFinite(p.time)) throw badPoint(p, "time is not a finite number");
+  let fields = 0;
+  for (const k in p.fields) {
+    fields++;
+    const v = p.fields[k];
+    if (typeof v !== "string" && (typeof v !== "number" || !Number.isFinite(v)))
+      throw badPoint(p, `field "${k}" is not a finite number or a string`);
+    if (k === "" || k.toLowerCase() === "time") throw badPoint(p, `"${k}" cannot be a tag or field name`);
   }
-  for (const k of [...fieldNames, ...Object.keys(p.tags)]) {
-    if (k === "" || k.toLowerCase() === "time") throw bad(`"${k}" cannot be a tag or field name`);
+  if (fields === 0) throw badPoint(p, "a point needs at least one field");
+  for (const k in p.tags) {
+    if (k === "" || k.toLowerCase() === "time") throw badPoint(p, `"${k}" cannot be a tag or field name`);
+    if (Object.hasOwn(p.fields, k)) throw badPoint(p, `"${k}" is both a tag and a field`);
   }
-  for (const k of Object.keys(p.tags)) if (k in p.fields) throw bad(`"${k}" is both a tag and a field`);
 }
 
 async function writeMeasurement(
@@ -221,9 +251,9 @@ async function writeMeasurement(
   const table = quoteIdent(measurement);
   const wanted = new Map<string, ColumnKind>();
   for (const p of merged.values()) {
-    for (const k of Object.keys(p.tags)) wanted.set(k, "tag");
-    for (const [k, v] of Object.entries(p.fields)) {
-      const kind = fieldKind(v);
+    for (const k in p.tags) wanted.set(k, "tag");
+    for (const k in p.fields) {
+      const kind = fieldKind(p.fields[k]!);
       const before = wanted.get(k);
       if (before !== undefined && (before === "VARCHAR") !== (kind === "VARCHAR")) {
         throw new LogbenchError("BAD_REQUEST", `field "${k}" of ${measurement} gets both strings and numbers`);

@@ -202,3 +202,40 @@ describe("DuckDB series store shared with other processes", () => {
     ]);
   });
 });
+
+describe("DuckDB series store: point checks and merging", () => {
+  it("checks tag and field names, drops empty tags, and merges points of one series within a write", async () => {
+    const store = createDuckDbSeriesStore(
+      { type: "duckdb", file: join(dir, "names", "series.duckdb") },
+      silentContext(),
+    );
+    const bad: SeriesPoint[] = [
+      { measurement: "requests", tags: { count: "x" }, fields: { count: 1 }, time: 0 },
+      { measurement: "requests", tags: { Time: "x" }, fields: { count: 1 }, time: 0 },
+      { measurement: "requests", tags: {}, fields: { TIME: 1 }, time: 0 },
+      { measurement: "requests", tags: { "": "x" }, fields: { count: 1 }, time: 0 },
+      { measurement: "", tags: {}, fields: { count: 1 }, time: 0 },
+      { measurement: "requests", tags: {}, fields: { count: 1 }, time: Number.NaN },
+    ];
+    for (const p of bad) {
+      const err = await store.write([p]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isLogbenchError(err, "BAD_REQUEST"), `${JSON.stringify(p)}: ${String(err)}`).toBe(true);
+    }
+    // Names that plain objects inherit are names like any other (a "constructor" tag is not also a field).
+    await store.write([
+      { measurement: "requests", tags: { constructor: "c", window: "60s", source: "" }, fields: { count: 1 }, time: 0 },
+      // Same series (the empty source is no tag; tag order does not matter): fields merge, the later one wins.
+      { measurement: "requests", tags: { window: "60s", constructor: "c" }, fields: { count: 2, bytes: 5 }, time: 0.5 },
+      { measurement: "requests", tags: { window: "60s", constructor: "d" }, fields: { count: 7 }, time: 0 },
+    ]);
+    const got = await store.query({ measurement: "requests" });
+    expect(got).toEqual([
+      { measurement: "requests", tags: { constructor: "c", window: "60s" }, fields: { count: 2, bytes: 5 }, time: 0 },
+      { measurement: "requests", tags: { constructor: "d", window: "60s" }, fields: { count: 7 }, time: 0 },
+    ]);
+    await store.close();
+  });
+});
