@@ -4,9 +4,19 @@
  * no admin.createTopics/deleteTopics/describeConfigs, no idempotent producer, no describeGroups or
  * listGroups (DESIGN §7). Topics are created by operators (or the test cluster).
  */
-import { type Admin, Kafka, type logCreator, logLevel, Partitioners, type Producer, type SASLOptions } from "kafkajs";
+import {
+  type Admin,
+  type ICustomPartitioner,
+  Kafka,
+  type logCreator,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import type { Context } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
+import { partitionForKey } from "../partitioner.ts";
 import { secretFrom } from "../secrets.ts";
 import type { Bus, PartitionRange, ProduceRecord, Subscription } from "../types.ts";
 import type { KafkaBusConfig } from "./config.ts";
@@ -55,6 +65,21 @@ function toBuffer(value: Uint8Array | string): Buffer {
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/**
+ * kafkajs' DefaultPartitioner (murmur2 of the key modulo the partition count, as Java's), with the hashes of keys
+ * seen before remembered: keys are client hosts, which repeat, and kafkajs hashes each message with 64-bit Long
+ * arithmetic. Keyless messages and explicit partitions go to kafkajs' own.
+ */
+export const cachingPartitioner: ICustomPartitioner = () => {
+  const kafkajs = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { key, partition } = args.message;
+    if ((partition === undefined || partition === null) && typeof key === "string" && args.partitionMetadata.length > 0)
+      return partitionForKey(key, args.partitionMetadata.length);
+    return kafkajs(args);
+  };
+};
+
 /** Split records into requests of at most MAX_REQUEST_BYTES (a single bigger record goes alone). */
 function chunks(records: ProduceRecord[]): ProduceRecord[][] {
   const out: ProduceRecord[][] = [];
@@ -76,7 +101,7 @@ function chunks(records: ProduceRecord[]): ProduceRecord[][] {
 }
 
 /**
- * A Bus on Kafka. Keys are partitioned with kafkajs' DefaultPartitioner (murmur2, the Java client's
+ * A Bus on Kafka. Keys are partitioned as kafkajs' DefaultPartitioner does (murmur2, the Java client's
  * algorithm), so a key lands where Java and librdkafka's murmur2 producers put it. Offsets are Kafka's.
  */
 export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
@@ -110,7 +135,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
     producer ??= connected(
       () =>
         kafka.producer({
-          createPartitioner: Partitioners.DefaultPartitioner,
+          createPartitioner: cachingPartitioner,
           idempotent: false,
           allowAutoTopicCreation: config.allowAutoTopicCreation,
           retry: kafkaRetry(config.retries),

@@ -16,11 +16,11 @@
  */
 import type { Context } from "../context.ts";
 import { LogbenchError, wrapError } from "../errors.ts";
+import { partitionForKey } from "../partitioner.ts";
 import type { Bus, BusMessage, PartitionRange, Subscription } from "../types.ts";
 import type { LocalBusConfig } from "./config.ts";
 import { encodeFrames, type FrameRecord } from "./frame.ts";
 import { readChunk } from "./partition-log.ts";
-import { partitionForKey } from "./partitioner.ts";
 import { subscribeLocal } from "./subscription.ts";
 import { groupDir, openTopic, readCommits, type TopicFiles } from "./topic-store.ts";
 

@@ -8,7 +8,7 @@ import { MetricsRegistry, silentContext, silentLogger } from "../../../connector
 import { localBusSchema } from "../../../connectors/local/config.ts";
 import { createLocalBus } from "../../../connectors/local/file-log.ts";
 import { crc32, crc32Js, encodeFrames } from "../../../connectors/local/frame.ts";
-import { partitionForKey } from "../../../connectors/local/partitioner.ts";
+import { partitionForKey } from "../../../connectors/partitioner.ts";
 import type { Bus, BusMessage } from "../../../connectors/types.ts";
 import { busContract, waitFor } from "../../contracts/bus.ts";
 import { startTsxChild, type TsxChild } from "../../tsx-child.ts";
