@@ -83,7 +83,8 @@ export async function withCatalog<T>(
  * configured record measurements, series tables beside the built-in ones.
  */
 export function tablesIn(sql: string, measurements: string[] = []): NonNullable<CatalogOptions["tables"]> {
-  const lower = sql.toLowerCase();
+  // Words inside string literals and comments name no table (`where path = '/events'`, `select 'show me'`).
+  const lower = sql.replace(SQL_LITERALS_AND_COMMENTS, " ").toLowerCase();
   const out: NonNullable<CatalogOptions["tables"]> = [];
   const mentions = (name: string) =>
     new RegExp(`\\b${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).test(lower);
@@ -102,6 +103,8 @@ export function tablesIn(sql: string, measurements: string[] = []): NonNullable<
 }
 
 const CATALOG_QUERY = /\b(show|describe|information_schema|pragma|duckdb_\w+)\b/;
+/** 'strings' (with '' inside), E'strings' (with \' too), -- line comments and block comments (DuckDB's SQL). */
+const SQL_LITERALS_AND_COMMENTS = /[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g;
 
 export async function runSql(config: Config, ctx: Context, sql: string): Promise<Record<string, unknown>[]> {
   const measurements = recordStreams(config.sources, config.topic).map((s) => s.measurement);

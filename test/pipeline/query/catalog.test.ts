@@ -56,6 +56,11 @@ describe("query catalog", () => {
     expect(tablesIn("SELECT 42 AS answer")).toEqual([]);
     for (const sql of ["show tables", "DESCRIBE requests_x", "select table_name from information_schema.tables"])
       expect(tablesIn(sql)).toEqual(["events", "records", "dead_letters", "series", "gaps"]);
+    // Names inside string literals and comments are not tables; quoted identifiers are.
+    expect(tablesIn("select count(*) from events where path = '/gaps/it''s' -- and records\n")).toEqual(["events"]);
+    expect(tablesIn("select 'show me the events' /* from dead_letters */ as s")).toEqual([]);
+    expect(tablesIn("select E'it\\'s events' as s, count(*) from \"gaps\"")).toEqual(["gaps"]);
+    expect(tablesIn("select * from read_parquet('archive/events/*.parquet')")).toEqual([]);
 
     const dir = mkdtempSync(join(tmpdir(), "logbench-catalog-"));
     const config = parseConfig({ stateDir: "state", archive: { type: "local", dir: "archive" } }, { baseDir: dir });
