@@ -63,6 +63,31 @@ interface PartitionState {
   end: { last: number; at: number } | null;
 }
 
+/** A partition's state as assigned: nothing written or in flight yet; `lock` and `writing` may carry over. */
+function partitionState(
+  windows: PartitionWindows,
+  late: LateCounts,
+  next: number,
+  replayUntil: number,
+  lock: Promise<void> = Promise.resolve(),
+  writing: Promise<void> = Promise.resolve(),
+): PartitionState {
+  return {
+    windows,
+    late,
+    next,
+    replayUntil,
+    lock,
+    remembered: null,
+    writing,
+    inFlight: 0,
+    sinceSnapshot: 0,
+    broken: false,
+    seen: new Map(),
+    end: null,
+  };
+}
+
 /** What one flush writes and commits, taken from the windows at one instant. */
 interface FlushSnapshot {
   points: SeriesPoint[];
@@ -260,20 +285,12 @@ export class AggregateStage {
           await this.deps.series.query({ measurement: MEASUREMENTS.late, tags: { partition: String(partition) } }),
         ),
       );
-      this.partitions.set(partition, {
-        windows,
-        late,
-        next: committed?.offset ?? 0,
-        replayUntil: checkpoint?.c ?? 0,
-        lock: this.partitions.get(partition)?.lock ?? Promise.resolve(),
-        remembered: null,
-        writing: this.partitions.get(partition)?.writing ?? Promise.resolve(),
-        inFlight: 0,
-        sinceSnapshot: 0,
-        broken: false,
-        seen: new Map(),
-        end: null,
-      });
+      // The lock and the write queue carry over: a batch or write of the previous assignment may still run.
+      const before = this.partitions.get(partition);
+      this.partitions.set(
+        partition,
+        partitionState(windows, late, committed?.offset ?? 0, checkpoint?.c ?? 0, before?.lock, before?.writing),
+      );
     }
   }
 
@@ -282,7 +299,6 @@ export class AggregateStage {
     let late = 0;
     let bad = 0;
     const now = Date.now();
-    st.windows.now = now;
     let source: string | null = null;
     st.late.countFrom = st.replayUntil;
     for (const msg of messages) {
@@ -482,20 +498,7 @@ export class AggregateStage {
   private state(partition: number): PartitionState {
     let st = this.partitions.get(partition);
     if (!st) {
-      st = {
-        windows: this.newWindows(),
-        late: new LateCounts(partition),
-        next: 0,
-        replayUntil: 0,
-        lock: Promise.resolve(),
-        remembered: null,
-        writing: Promise.resolve(),
-        inFlight: 0,
-        sinceSnapshot: 0,
-        broken: false,
-        seen: new Map(),
-        end: null,
-      };
+      st = partitionState(this.newWindows(), new LateCounts(partition), 0, 0);
       this.partitions.set(partition, st);
     }
     return st;

@@ -120,15 +120,10 @@ export class PartitionWindows {
   /** Watermark of sources not in `watermarks` (a checkpoint from before watermarks were per source). */
   fallbackWatermark = Number.NEGATIVE_INFINITY;
   readonly open = new Map<string, WindowState>();
-  /** Wall time (ms) of the last batch with an event of each source; set through `now` by the stage. */
-  private readonly lastSeen = new Map<string, number>();
-  /** Wall clock for idle detection, set per batch. */
-  now = 0;
   /** The first kind's window of the last event added on time (what the live API remembers). */
   lastPrimary: WindowState | null = null;
   /** The window of the previous event per kind: most events fall in the same window as the one before. */
   private last: Array<WindowState | null>;
-  private lastSource: string | null = null;
   /** Browser and OS tags per distinct agent (bounded cache). */
   private readonly families = new AgentFamilies();
 
@@ -152,10 +147,6 @@ export class PartitionWindows {
   add(event: LogEvent, offset: number, late?: LateCounts): boolean {
     const { windows, latenessMs, topK } = this.options;
     const source = event.source;
-    if (source !== this.lastSource) {
-      this.lastSeen.set(source, this.now);
-      this.lastSource = source;
-    }
     const watermark = this.watermark(source);
     const family = this.families.indexOf(event.agent);
     let onTime = true;
@@ -198,28 +189,6 @@ export class PartitionWindows {
   }
 
   /**
-   * Sources with nothing new for `idleMs` of wall time: their watermark moves to the end + lateness of their newest
-   * open window, which closes every one of them. Returns the sources closed this way.
-   */
-  closeIdle(now: number, idleMs: number): string[] {
-    const closed: string[] = [];
-    for (const [source, seen] of this.lastSeen) {
-      if (now - seen < idleMs) continue;
-      let newestEnd = Number.NEGATIVE_INFINITY;
-      for (const state of this.open.values())
-        if (state.source === source && state.end > newestEnd) newestEnd = state.end;
-      if (newestEnd > Number.NEGATIVE_INFINITY) {
-        const target = newestEnd + this.options.latenessMs;
-        if (target > this.watermark(source)) this.watermarks.set(source, target);
-        closed.push(source);
-      }
-      this.lastSeen.delete(source);
-    }
-    if (closed.length) this.last = this.last.map(() => null);
-    return closed;
-  }
-
-  /**
    * Windows with changes since the last drain (to be written), and the closed ones, which are
    * forgotten here: after a drain only open windows remain in memory.
    */
@@ -227,7 +196,6 @@ export class PartitionWindows {
     const changed: WindowState[] = [];
     const closed: WindowState[] = [];
     this.last = this.last.map(() => null);
-    this.lastSource = null;
     for (const [key, state] of this.open) {
       if (state.dirty) changed.push(state);
       if (this.isClosed(state.source, state.end)) {

@@ -153,20 +153,6 @@ describe("PartitionWindows", () => {
     ]);
   });
 
-  it("closes an idle source's windows after the idle timeout, and not before", () => {
-    const w = new PartitionWindows(options);
-    w.now = 1_000;
-    w.add(event(T0, { source: "quiet" }), 0);
-    w.now = 20_000;
-    w.add(event(T0, { source: "busy" }), 1);
-    expect(w.closeIdle(30_999, 30_000)).toEqual([]);
-    expect(w.closeIdle(31_000, 30_000)).toEqual(["quiet"]);
-    const { closed } = w.drain();
-    expect(closed.map((s) => s.source)).toEqual(["quiet"]);
-    expect(w.watermark("quiet")).toBe(T0 + 60_000 + 120_000);
-    expect(w.add(event(T0 + 5, { source: "quiet" }), 2)).toBe(false);
-  });
-
   it("counts late events once across a restart: below the stored through or the checkpoint they were counted", () => {
     const late = new LateCounts(0);
     late.load([
