@@ -3,6 +3,7 @@
  * 0 ok, 1 runtime failure, 2 bad usage or bad config.
  */
 import { isLogbenchError } from "../../connectors/errors.ts";
+import { useDaemonAllocator } from "./daemon-v8-flags.ts";
 import { type CliIo, type Command, EXIT } from "./io.ts";
 
 // Commands are loaded when run, so `logbench --help` does not load kafkajs, DuckDB and the parsers.
@@ -11,13 +12,19 @@ const lazy =
   async (args, io) =>
     (await load())[name](args, io);
 
+/** The daemon's commands, with its allocator settings in place before anything loads DuckDB. */
+const daemonCommands = () => {
+  useDaemonAllocator();
+  return import("./daemon-command.ts");
+};
+
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   start: {
-    run: lazy(() => import("./daemon-command.ts"), "startCommand"),
+    run: lazy(daemonCommands, "startCommand"),
     summary: "Embedded default: daemon on config/local.yaml + notebooks on localhost",
   },
   daemon: {
-    run: lazy(() => import("./daemon-command.ts"), "daemonCommand"),
+    run: lazy(daemonCommands, "daemonCommand"),
     summary: "Run the pipeline daemon headless (--config FILE)",
   },
   replay: {

@@ -6,7 +6,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DAEMON_DENO_V8_FLAG, DAEMON_V8_FLAGS } from "../../pipeline/cli/daemon-v8-flags.ts";
+import {
+  DAEMON_DENO_V8_FLAG,
+  DAEMON_DUCKDB_MALLOC_CONF,
+  DAEMON_V8_FLAGS,
+  useDaemonAllocator,
+} from "../../pipeline/cli/daemon-v8-flags.ts";
 import { packageRoot } from "../../pipeline/config/load.ts";
 
 const read = (path: string) => readFileSync(join(packageRoot, path), "utf8");
@@ -38,3 +43,58 @@ describe("the daemon's heap limits", () => {
     expect(limitMb).toBeLessThan(oldSpace * 2);
   });
 });
+
+describe("the daemon's DuckDB allocator settings", () => {
+  it("are set by the daemon's commands as they load, by no other command, and never over the user's own", async () => {
+    const { execFileSync } = await import("node:child_process");
+    // A fresh process per command: the CLI's own dispatch, then what the environment holds.
+    const envAfter = (command: string, env: NodeJS.ProcessEnv = {}) =>
+      execFileSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "--input-type=module",
+          "-e",
+          `const { main } = await import(${JSON.stringify(join(packageRoot, "pipeline/cli/main.ts"))});
+           await main([${JSON.stringify(command)}, "--help"], { stdout: { write() {} }, stderr: { write() {} } });
+           process.stdout.write(JSON.stringify(process.env.DUCKDB_JE_MALLOC_CONF ?? null));`,
+        ],
+        { cwd: packageRoot, encoding: "utf8", env: { ...withoutConf(), ...env } },
+      );
+    expect(JSON.parse(envAfter("daemon"))).toBe(DAEMON_DUCKDB_MALLOC_CONF);
+    expect(JSON.parse(envAfter("start"))).toBe(DAEMON_DUCKDB_MALLOC_CONF);
+    expect(JSON.parse(envAfter("query"))).toBeNull();
+    expect(JSON.parse(envAfter("daemon", { DUCKDB_JE_MALLOC_CONF: "narenas:2" }))).toBe("narenas:2");
+    const env: NodeJS.ProcessEnv = {};
+    useDaemonAllocator(env);
+    expect(env.DUCKDB_JE_MALLOC_CONF).toBe(DAEMON_DUCKDB_MALLOC_CONF);
+  });
+
+  it("are options DuckDB's jemalloc takes, as given (its statistics print the options in force)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const { DuckDBInstance } = require("@duckdb/node-api");
+         DuckDBInstance.create(":memory:").then(async (i) => { const c = await i.connect(); await c.run("select 1"); });`,
+      ],
+      {
+        cwd: packageRoot,
+        encoding: "utf8",
+        env: { ...withoutConf(), DUCKDB_JE_MALLOC_CONF: `${DAEMON_DUCKDB_MALLOC_CONF},stats_print:true` },
+      },
+    );
+    const out = r.stdout + r.stderr;
+    expect(out).not.toMatch(/Invalid conf/);
+    expect(out).toMatch(/opt\.narenas: 1\b/);
+    expect(out).toMatch(/opt\.dirty_decay_ms: 500\b/);
+    expect(out).toMatch(/opt\.muzzy_decay_ms: 0\b/);
+  });
+});
+
+function withoutConf(): NodeJS.ProcessEnv {
+  const { DUCKDB_JE_MALLOC_CONF: _, ...rest } = process.env;
+  return rest;
+}
