@@ -5,6 +5,7 @@
  */
 import type { BusMessage } from "../../connectors/types.ts";
 import { decodeEvent } from "../model/decode-event.ts";
+import { scanEventTs } from "../model/event-scan.ts";
 import type { LogEvent } from "../model/log-event.ts";
 import { decodeRecord, type RecordMessage } from "../model/record.ts";
 import { EVENT_LAYOUT, RECORD_LAYOUT, type RowLayout } from "./parquet.ts";
@@ -12,6 +13,11 @@ import { EVENT_LAYOUT, RECORD_LAYOUT, type RowLayout } from "./parquet.ts";
 export interface ArchiveFormat<R> {
   /** The row and its event time (which picks its dt=/hour= bucket), or why the message is not one. */
   decode(message: BusMessage): { row: R; ts: number } | { reason: string };
+  /**
+   * For a layout that spools the message text (no row needed): the event time when the text is certainly one of
+   * this format's rows, checked without decoding it; null sends the message through `decode`.
+   */
+  spoolTs?(message: BusMessage): number | null;
   layout: RowLayout<R>;
 }
 
@@ -20,6 +26,7 @@ export const EVENTS_FORMAT: ArchiveFormat<LogEvent> = {
     const d = decodeEvent(message);
     return "reason" in d ? d : { row: d.event, ts: d.event.ts };
   },
+  spoolTs: (message) => scanEventTs(message.value),
   layout: EVENT_LAYOUT,
 };
 

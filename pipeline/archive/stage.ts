@@ -187,16 +187,23 @@ export class ArchiveStage {
         skipped++;
         continue;
       }
-      const decoded = this.format.decode(msg);
-      if ("reason" in decoded) {
-        rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
-        continue;
+      // Spooled text needs no row: its check and event time come without decoding it when the format can tell.
+      let row: unknown = null;
+      let ts = spooling ? (this.format.spoolTs?.(msg) ?? null) : null;
+      if (ts === null) {
+        const decoded = this.format.decode(msg);
+        if ("reason" in decoded) {
+          rejected.push(busDeadLetter(this.deps.topic, msg, decoded.reason));
+          continue;
+        }
+        row = decoded.row;
+        ts = decoded.ts;
       }
       // Most messages fall in the hour of the one before: its key is reused without formatting a date.
-      const hour = Math.floor(decoded.ts / HOUR_MS);
+      const hour = Math.floor(ts / HOUR_MS);
       if (hour !== lastHour) {
         lastHour = hour;
-        lastKey = bucketKey(bucketOf(decoded.ts));
+        lastKey = bucketKey(bucketOf(ts));
       }
       const key = lastKey;
       let bucket = buf.buckets.get(key);
@@ -216,7 +223,7 @@ export class ArchiveStage {
         bucket.spool.records++;
         bucket.spool.bytes += msg.value.length + 1;
         if (msg.value.length > bucket.spool.longest) bucket.spool.longest = msg.value.length;
-      } else bucket.rows.push(decoded.row);
+      } else bucket.rows.push(row);
       bucket.last = msg.offset;
       if (buf.records === 0) {
         buf.first = msg.offset;
