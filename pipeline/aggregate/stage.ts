@@ -22,6 +22,7 @@ import type {
 } from "../../connectors/types.ts";
 import type { Config } from "../config/schema.ts";
 import { decodeEvent } from "../model/decode-event.ts";
+import { scanWindowEvent, type WindowEvent } from "../model/event-scan.ts";
 import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
 import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
@@ -302,14 +303,18 @@ export class AggregateStage {
     let source: string | null = null;
     st.late.countFrom = st.replayUntil;
     for (const msg of messages) {
-      const decoded = decodeEvent(msg);
       st.next = msg.offset + 1;
-      if ("reason" in decoded) {
-        // The archive group puts it in the dead letters; here it only cannot be counted.
-        bad++;
-        continue;
+      // Logbench's own encoding is read without JSON.parse; anything else is decoded and checked.
+      let event: WindowEvent | null = scanWindowEvent(msg.value);
+      if (!event) {
+        const decoded = decodeEvent(msg);
+        if ("reason" in decoded) {
+          // The archive group puts it in the dead letters; here it only cannot be counted.
+          bad++;
+          continue;
+        }
+        event = decoded.event;
       }
-      const { event } = decoded;
       if (event.source !== source) {
         source = event.source;
         st.seen.set(source, now);

@@ -8,7 +8,7 @@
  * windows, which closes them. An event for a closed window is late: counted per window (late.ts), not added.
  * Windows are keyed by (kind, source, start) so every point's tag set is deterministic (DESIGN §4, §5).
  */
-import type { LogEvent } from "../model/log-event.ts";
+import type { WindowEvent } from "../model/event-scan.ts";
 import { AgentFamilies, FAMILY_COUNT, familyTags, statusClassTag } from "./agent-families.ts";
 import type { LateCounts } from "./late.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
@@ -62,7 +62,7 @@ export class WindowState {
   }
 
   /** `family`: the agent's index from AgentFamilies.indexOf. */
-  add(event: LogEvent, offset: number, family: number): void {
+  add(event: WindowEvent, offset: number, family: number): void {
     this.count++;
     this.bytes += event.bytes ?? 0;
     const status = event.status;
@@ -144,7 +144,7 @@ export class PartitionWindows {
    * Adds the event to each of its windows that is still open. Returns true when it was on time for all of them;
    * each closed one is counted in `late` (when given) for that window.
    */
-  add(event: LogEvent, offset: number, late?: LateCounts): boolean {
+  add(event: WindowEvent, offset: number, late?: LateCounts): boolean {
     const { windows, latenessMs, topK } = this.options;
     const source = event.source;
     const watermark = this.watermark(source);
