@@ -55,17 +55,16 @@ export function scanEvent(b: Uint8Array, fields: EventFields | null): number | n
   at = integerAt(b, at);
   if (at < 0) return null;
   const ts = intValue;
+  // Each step gives -1 on a mismatch and passes a -1 on, so one test at the end covers them all.
   let field = 1;
-  for (const key of STRING_FIELDS_1) if ((at = stringOrNull(b, literal(b, at, key), fields, field++)) < 0) return null;
-  if ((at = integerOrNull(b, literal(b, at, STATUS), fields, "status")) < 0) return null;
-  if ((at = integerOrNull(b, literal(b, at, BYTES), fields, "bytes")) < 0) return null;
+  for (const key of STRING_FIELDS_1) at = stringOrNull(b, literal(b, at, key), fields, field++);
+  at = integerOrNull(b, literal(b, at, STATUS), fields, "status");
+  at = integerOrNull(b, literal(b, at, BYTES), fields, "bytes");
   field = 10;
-  for (const key of STRING_FIELDS_2) if ((at = stringOrNull(b, literal(b, at, key), fields, field++)) < 0) return null;
-  if ((at = stringAt(b, literal(b, at, SOURCE), fields, 12)) < 0) return null;
-  if (b[at] === 44 /* , */) {
-    if ((at = stringOrNull(b, literal(b, at, RAW), null, 0)) < 0) return null;
-  }
-  return b[at] === 125 /* } */ && at + 1 === b.length ? ts : null;
+  for (const key of STRING_FIELDS_2) at = stringOrNull(b, literal(b, at, key), fields, field++);
+  at = stringAt(b, literal(b, at, SOURCE), fields, 12);
+  if (at >= 0 && b[at] === 44 /* , */) at = stringOrNull(b, literal(b, at, RAW), null, 0);
+  return at >= 0 && b[at] === 125 /* } */ && at + 1 === b.length ? ts : null;
 }
 
 /** Position after `lit` at `at`, or -1 when the bytes there differ (or `at` is already -1). */
