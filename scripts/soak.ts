@@ -12,6 +12,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { procCpuSeconds } from "../bench/daemon.ts";
 import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { packageRoot } from "../pipeline/config/load.ts";
 import { expectedFromLines, multisetDiff } from "../test/e2e/expected.ts";
@@ -65,19 +66,6 @@ function daemonProcess(config: string, profileDir: string | undefined): DaemonPr
   return { child, stderr: () => err, exited };
 }
 
-/** CPU seconds (user + system) the process has used, from /proc (null when it is gone). */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** The daemon's consumer lag per group and the aggregate's counters, from its /metrics ("-" before it listens). */
 async function progress(daemon: DaemonProcess): Promise<string> {
   const apiUrl = /"message":"API listening\.","url":"([^"]+)"/.exec(daemon.stderr())?.[1];
@@ -92,7 +80,7 @@ async function progress(daemon: DaemonProcess): Promise<string> {
     return n;
   };
   return [
-    `CPU ${cpuSeconds(daemon.child.pid)} s since its start`,
+    `CPU ${daemon.child.pid === undefined ? null : procCpuSeconds(daemon.child.pid)} s since its start`,
     `lag archive ${sum("logbench_consumer_lag", "archive")}`,
     `lag aggregate ${sum("logbench_consumer_lag", "aggregate")}`,
     `aggregate received ${sum("logbench_aggregate_received_total")}`,
