@@ -125,10 +125,10 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
         try {
           let pos = 0;
           while (pos < end && found.length < limit) {
-            const chunk = await readChunk(handle, pos, 4 * 1024 * 1024);
+            const chunk = await readChunk(handle, pos, 4 * 1024 * 1024, true, Number.POSITIVE_INFINITY, partition);
             for (const r of chunk.records) {
               if (r.offset >= end || found.length >= limit) break;
-              if (r.timestamp >= window.from && r.timestamp < window.to) found.push({ partition, ...r });
+              if (r.timestamp >= window.from && r.timestamp < window.to) found.push(r);
             }
             if (chunk.next === pos) break;
             pos = chunk.next;

@@ -60,8 +60,6 @@ export interface DecodedFrame extends FrameRecord {
   value: Uint8Array;
 }
 
-const decoder = new TextDecoder();
-
 /** Encode records into one buffer of consecutive frames (one write, one fsync). */
 export function encodeFrames(records: FrameRecord[]): Uint8Array {
   const keyLengths = new Int32Array(records.length);
@@ -120,15 +118,27 @@ export function checkFrame(
   return { kind: "frame", length: HEADER_BYTES + bodyLength };
 }
 
+/** A frame as read from a partition: where it is, and its record (the shape of a BusMessage). */
+export interface StoredFrame extends DecodedFrame {
+  partition: number;
+  offset: number;
+}
+
+const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
+
 /**
- * Decode a frame already accepted by checkFrame. The value is a view into `buf` (readers allocate a new buffer
- * per read, so it stays valid; a copy per record was a large share of the consumers' garbage).
+ * Decode a frame already accepted by checkFrame, as partition `partition`'s record at `offset`: one object per
+ * record, in a bus message's shape, since consumers read every record of a catch-up. The value is a view into
+ * `buf` (readers allocate a new buffer per read, so it stays valid; a copy per record was a large share of the
+ * consumers' garbage); the key is decoded from `buf` directly.
  */
 export function decodeFrame(
   buf: Uint8Array,
   at: number,
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-): DecodedFrame {
+  partition = -1,
+  offset = at,
+): StoredFrame {
   const bodyLength = view.getUint32(at + 4);
   const start = at + HEADER_BYTES;
   const timestamp = view.getFloat64(start);
@@ -136,8 +146,10 @@ export function decodeFrame(
   const keyStart = start + BODY_FIXED;
   const valueStart = keyStart + Math.max(keyLength, 0);
   return {
+    partition,
+    offset,
     timestamp,
-    key: keyLength < 0 ? null : decoder.decode(buf.subarray(keyStart, valueStart)),
+    key: keyLength < 0 ? null : utf8Slice.call(buf, keyStart, valueStart),
     value: buf.subarray(valueStart, start + bodyLength),
   };
 }

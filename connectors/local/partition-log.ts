@@ -10,12 +10,11 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../context.ts";
 import { LogbenchError } from "../errors.ts";
-import { checkFrame, type DecodedFrame, decodeFrame, lastFrameStart } from "./frame.ts";
+import { checkFrame, decodeFrame, lastFrameStart, type StoredFrame } from "./frame.ts";
 import { acquireLock, type HeldLock } from "./lock-file.ts";
 
-export interface StoredRecord extends DecodedFrame {
-  offset: number;
-}
+/** A record read back with its offset (and the partition readChunk was told, -1 when none). */
+export type StoredRecord = StoredFrame;
 
 export interface ChunkRead {
   records: StoredRecord[];
@@ -31,7 +30,7 @@ export interface ChunkRead {
 /**
  * Read the valid frames from `from` (a frame boundary), at most about `maxBytes` (a single larger
  * frame is read whole). `decode` false only walks the frames; the walk also stops at the first
- * boundary at or after `stopAt`.
+ * boundary at or after `stopAt`. Records carry `partition` (a bus message each, as they are).
  */
 export async function readChunk(
   handle: FileHandle,
@@ -39,6 +38,7 @@ export async function readChunk(
   maxBytes: number,
   decode = true,
   stopAt = Number.POSITIVE_INFINITY,
+  partition = -1,
 ): Promise<ChunkRead> {
   const size = (await handle.stat()).size;
   const records: StoredRecord[] = [];
@@ -55,9 +55,7 @@ export async function readChunk(
       const check = checkFrame(buf, at, bytesRead, view);
       if (check.kind === "frame") {
         if (decode) {
-          const r = decodeFrame(buf, at, view) as StoredRecord;
-          r.offset = from + at;
-          records.push(r);
+          records.push(decodeFrame(buf, at, view, partition, from + at));
         }
         last = from + at;
         at += check.length;

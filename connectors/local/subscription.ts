@@ -75,16 +75,22 @@ export async function subscribeLocal(
         reader.position = await locate(reader.handle, target, file.hint(target));
         reader.skipBelow = target;
       }
-      const chunk = await readChunk(reader.handle, reader.position, MAX_BATCH_BYTES);
+      const chunk = await readChunk(
+        reader.handle,
+        reader.position,
+        MAX_BATCH_BYTES,
+        true,
+        Number.POSITIVE_INFINITY,
+        reader.partition,
+      );
       file.remember(chunk.next);
       if (chunk.records.length === 0) {
         await sleep(settings.pollMs);
         continue;
       }
-      const messages: BusMessage[] = [];
-      for (const r of chunk.records) {
-        if (r.offset >= reader.skipBelow) messages.push({ partition: reader.partition, ...r });
-      }
+      // The records are bus messages already (readChunk was given the partition).
+      const messages: BusMessage[] =
+        reader.skipBelow > reader.position ? chunk.records.filter((r) => r.offset >= reader.skipBelow) : chunk.records;
       if (messages.length > 0) {
         try {
           await options.onBatch(reader.partition, messages);
