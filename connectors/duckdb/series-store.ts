@@ -185,14 +185,13 @@ function groupPoints(points: SeriesPoint[]): GroupedPoints {
   const names: string[] = [];
   for (const p of points) {
     validatePoint(p);
-    // The tags without empty values (an empty tag is no tag), and their names in order for the series key.
-    const tags: Record<string, string> = {};
+    // The tag names in order for the series key, without empty values (an empty tag is no tag). The point's own
+    // objects are kept, not copied: a caller does not change a point while its write is pending.
+    let tags = p.tags;
     names.length = 0;
     for (const k in p.tags) {
-      const v = p.tags[k]!;
-      if (v === "") continue;
-      tags[k] = v;
-      insertSorted(names, k);
+      if (p.tags[k] !== "") insertSorted(names, k);
+      else if (tags === p.tags) tags = withoutEmpty(p.tags);
     }
     const time = Math.floor(p.time);
     let key = `${time}|`;
@@ -203,9 +202,15 @@ function groupPoints(points: SeriesPoint[]): GroupedPoints {
       out.set(p.measurement, series);
     }
     const existing = series.get(key);
-    if (existing) Object.assign(existing.fields, p.fields);
-    else series.set(key, { time, tags, fields: { ...p.fields } });
+    if (existing) existing.fields = { ...existing.fields, ...p.fields };
+    else series.set(key, { time, tags, fields: p.fields });
   }
+  return out;
+}
+
+function withoutEmpty(tags: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in tags) if (tags[k] !== "") out[k] = tags[k]!;
   return out;
 }
 
