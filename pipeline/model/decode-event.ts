@@ -7,14 +7,26 @@ import type { BusMessage } from "../../connectors/types.ts";
 import { LOG_EVENT_COLUMNS, type LogEvent } from "./log-event.ts";
 
 const NUMERIC = new Set(["status", "bytes"]);
+/** Readable text for a dead letter's `raw` (bad bytes as U+FFFD; `rawBase64` keeps them exactly). */
 const decoder = new TextDecoder();
+/**
+ * For decoding: text that is not valid UTF-8 is not a LogEvent. Decoded with replacement characters it passed,
+ * and its bytes, spooled as they are, then made DuckDB's read_json refuse the archive's whole spool at the roll.
+ */
+const strict = new TextDecoder("utf-8", { fatal: true });
 
 export type Decoded = { event: LogEvent } | { reason: string };
 
 export function decodeEvent(message: BusMessage): Decoded {
+  let text: string;
+  try {
+    text = strict.decode(message.value);
+  } catch {
+    return { reason: "bus message is not valid UTF-8" };
+  }
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(message.value));
+    value = JSON.parse(text);
   } catch {
     return { reason: "bus message is not JSON" };
   }

@@ -1,5 +1,5 @@
 /**
- * Messages on the events topic that are not LogEvents (not JSON, no ts, a field of the wrong type) go to the
+ * Messages on the events topic that are not LogEvents (not UTF-8, not JSON, no ts, a field of the wrong type) go to the
  * dead letters with the message's place and a reason; the good ones around them are archived, and the stage keeps
  * running instead of failing on the same message after every restart.
  */
@@ -28,6 +28,11 @@ describe("archive stage and bad bus messages", () => {
     );
     const ctx = silentContext();
     const bus = createLocalBus(config.bus as never, ctx);
+    const notUtf8 = Buffer.concat([
+      Buffer.from('{"ts":804556800000,"path":"/a'),
+      Buffer.from([0xff]),
+      Buffer.from('","source":"t"}'),
+    ]);
     const good = {
       ts: Date.UTC(1995, 6, 1),
       host: "h",
@@ -42,6 +47,8 @@ describe("archive stage and bad bus messages", () => {
       { key: "h", value: "GET / HTTP/1.0" },
       { key: "h", value: JSON.stringify({ host: "h", source: "t" }) },
       { key: "h", value: JSON.stringify({ ...good, status: "200" }) },
+      // JSON but not UTF-8 (0xff cannot start a character): its bytes must not reach the spool DuckDB reads.
+      { key: "h", value: notUtf8 },
     ]);
     const fatal: unknown[] = [];
     const stage = new ArchiveStage({
@@ -71,11 +78,13 @@ describe("archive stage and bad bus messages", () => {
       ["GET / HTTP/1.0", "bus message is not JSON"],
       ['{"host":"h","source":"t"}', "bus message has no numeric ts"],
       [JSON.stringify({ ...good, status: "200" }), "bus message field status is a string"],
+      ['{"ts":804556800000,"path":"/a\ufffd","source":"t"}', "bus message is not valid UTF-8"],
     ]);
+    expect(Buffer.from(dead[3]!.rawBase64, "base64").equals(notUtf8)).toBe(true);
     expect(dead.every((d) => d.source === "bus" && d.file === "weblogs" && d.line === 0 && d.offset !== null)).toBe(
       true,
     );
-    expect(ctx.metrics.get("logbench_archive_dead_letters_total", { topic: "weblogs" })).toBe(3);
+    expect(ctx.metrics.get("logbench_archive_dead_letters_total", { topic: "weblogs" })).toBe(4);
     await bus.close();
   });
 });
