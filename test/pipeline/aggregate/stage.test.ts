@@ -141,7 +141,13 @@ describe("AggregateStage", () => {
       () => sumBy(series, "requests"),
       (m) => m.get("quiet@0") === 2,
     );
-    const open = await committed(bus);
+    // The commit follows the write that the series shows: wait for it rather than read it at once (in CI the
+    // probe once came between the two and found no commit yet).
+    const open = await until(
+      "the open window's commit",
+      () => committed(bus),
+      (c) => c !== undefined,
+    );
     // Open: the commit stays at the window's first offset, so a restart rebuilds it.
     expect(open?.offset).toBe(0);
     vi.setSystemTime(Date.now() + 3_600_000);
