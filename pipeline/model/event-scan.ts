@@ -13,33 +13,34 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { LogEvent } from "./log-event.ts";
+import { LOG_EVENT_COLUMNS, type LogEvent } from "./log-event.ts";
 
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-/** `{"ts":`, then `,"name":` before each further field, in the encoder's order. */
+/** `{"ts":`, then `,"name":` before each further column of LOG_EVENT_COLUMNS, in that order (the encoder's). */
 const TS = bytes('{"ts":');
-const STRING_FIELDS_1 = ["host", "ident", "user", "method", "path", "query", "protocol"].map((k) => bytes(`,"${k}":`));
-const STATUS = bytes(',"status":');
-const BYTES = bytes(',"bytes":');
-const STRING_FIELDS_2 = ["referrer", "agent"].map((k) => bytes(`,"${k}":`));
-const SOURCE = bytes(',"source":');
+const KEYS = LOG_EVENT_COLUMNS.map((k) => bytes(`,"${k}":`));
+/** How each column's value is written: an integer or null, a string (`source`: never null), or a string or null. */
+const KIND = LOG_EVENT_COLUMNS.map((k) =>
+  k === "status" || k === "bytes" ? "number" : k === "source" ? "string" : "nullableString",
+);
 const RAW = bytes(',"raw":');
 const NULL = bytes("null");
+const column = (name: (typeof LOG_EVENT_COLUMNS)[number]) => LOG_EVENT_COLUMNS.indexOf(name);
 
 /** Longest integer taken here: 15 digits are below 2^53, so the value is exact. */
 const MAX_DIGITS = 15;
 
 /**
  * Where scanEvent found each field: for field i (LOG_EVENT_COLUMNS order), `at[2i]`..`at[2i+1]` is a string's text
- * between its quotes, or -1 for null; numbers are in `status` and `bytes`. `escaped` has bit i set when field i's
+ * between its quotes, or -1 for null; numbers are in `numbers[i]`. `escaped` has bit i set when field i's
  * text holds a backslash escape (then it is not its own value).
  */
 export interface EventFields {
   at: Int32Array;
   escaped: number;
-  status: number | null;
-  bytes: number | null;
+  /** Numbers by column (status, bytes); null for a null. */
+  numbers: Array<number | null>;
 }
 
 /** The event time of a message in logbench's own event encoding, or null (decode it with decodeEvent). */
@@ -56,13 +57,13 @@ export function scanEvent(b: Uint8Array, fields: EventFields | null): number | n
   if (at < 0) return null;
   const ts = intValue;
   // Each step gives -1 on a mismatch and passes a -1 on, so one test at the end covers them all.
-  let field = 1;
-  for (const key of STRING_FIELDS_1) at = stringOrNull(b, literal(b, at, key), fields, field++);
-  at = integerOrNull(b, literal(b, at, STATUS), fields, "status");
-  at = integerOrNull(b, literal(b, at, BYTES), fields, "bytes");
-  field = 10;
-  for (const key of STRING_FIELDS_2) at = stringOrNull(b, literal(b, at, key), fields, field++);
-  at = stringAt(b, literal(b, at, SOURCE), fields, 12);
+  for (let i = 1; i < KEYS.length; i++) {
+    const start = literal(b, at, KEYS[i]!);
+    const kind = KIND[i];
+    if (kind === "number") at = integerOrNull(b, start, fields, i);
+    else if (kind === "string") at = stringAt(b, start, fields, i);
+    else at = stringOrNull(b, start, fields, i);
+  }
   if (at >= 0 && b[at] === 44 /* , */) at = stringOrNull(b, literal(b, at, RAW), null, 0);
   return at >= 0 && b[at] === 125 /* } */ && at + 1 === b.length ? ts : null;
 }
@@ -94,15 +95,15 @@ function integerAt(b: Uint8Array, at: number): number {
   return i;
 }
 
-function integerOrNull(b: Uint8Array, at: number, fields: EventFields | null, name: "status" | "bytes"): number {
+function integerOrNull(b: Uint8Array, at: number, fields: EventFields | null, field: number): number {
   if (at < 0) return -1;
   const n = literal(b, at, NULL);
   if (n >= 0) {
-    if (fields) fields[name] = null;
+    if (fields) fields.numbers[field] = null;
     return n;
   }
   const end = integerAt(b, at);
-  if (end >= 0 && fields) fields[name] = intValue;
+  if (end >= 0 && fields) fields.numbers[field] = intValue;
   return end;
 }
 
@@ -145,14 +146,20 @@ function stringAt(b: Uint8Array, at: number, fields: EventFields | null, field: 
 }
 
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
-const scanned: EventFields = { at: new Int32Array(2 * 13), escaped: 0, status: null, bytes: null };
-const HOST = 1;
-const METHOD = 4;
-const PATH = 5;
-const AGENT = 11;
-const SOURCE_FIELD = 12;
+const scanned: EventFields = {
+  at: new Int32Array(2 * LOG_EVENT_COLUMNS.length),
+  escaped: 0,
+  numbers: LOG_EVENT_COLUMNS.map(() => null),
+};
+const HOST = column("host");
+const METHOD = column("method");
+const PATH = column("path");
+const AGENT = column("agent");
+const SOURCE = column("source");
+const STATUS = column("status");
+const BYTES = column("bytes");
 /** The fields windowed counts read; `escaped` bits of these are what the fast path cannot take. */
-const WINDOW_ESCAPES = (1 << HOST) | (1 << METHOD) | (1 << PATH) | (1 << AGENT) | (1 << SOURCE_FIELD);
+const WINDOW_ESCAPES = (1 << HOST) | (1 << METHOD) | (1 << PATH) | (1 << AGENT) | (1 << SOURCE);
 
 /** What the aggregate's windows read of an event. */
 export type WindowEvent = Pick<LogEvent, "ts" | "host" | "method" | "path" | "status" | "bytes" | "agent" | "source">;
@@ -174,9 +181,9 @@ export function scanWindowEvent(b: Uint8Array): WindowEvent | null {
     host: text(HOST),
     method: text(METHOD),
     path: text(PATH),
-    status: scanned.status,
-    bytes: scanned.bytes,
+    status: scanned.numbers[STATUS] ?? null,
+    bytes: scanned.numbers[BYTES] ?? null,
     agent: text(AGENT),
-    source: text(SOURCE_FIELD)!,
+    source: text(SOURCE)!,
   };
 }
