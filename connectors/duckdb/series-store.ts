@@ -73,9 +73,18 @@ export function createDuckDbSeriesStore(
       schemas.validFor(held!.generation);
       await conn.run("BEGIN TRANSACTION");
       try {
+        // Three round trips to DuckDB per transaction whatever the number of measurements (schema changes aside):
+        // the temp tables, then the appends (synchronous), then every MERGE, DROP and the COMMIT as one script. A
+        // statement each was 45 round trips on the aggregate's 11 measurements, each waiting its turn in libuv's
+        // pool behind the archive's file work: most of a write's time (docs/benchmarks.md).
+        const plans: MeasurementWrite[] = [];
         for (const [measurement, merged] of mergeGroups(groups))
-          await writeMeasurement(conn, measurement, merged, schemas);
-        await conn.run("COMMIT");
+          plans.push(await prepareMeasurement(conn, measurement, merged, schemas, plans.length));
+        if (plans.length > 0) await conn.run(plans.map(createIncomingSql).join(";\n"));
+        for (const plan of plans) await appendIncoming(conn, plan);
+        await conn.run(
+          [...plans.flatMap((plan) => [mergeSql(plan), `DROP TABLE temp.main.${plan.incoming}`]), "COMMIT"].join(";\n"),
+        );
       } catch (err) {
         schemas.clear();
         await conn.run("ROLLBACK").catch(() => undefined);
@@ -247,12 +256,24 @@ function validatePoint(p: SeriesPoint): void {
   }
 }
 
-async function writeMeasurement(
+/** One measurement's part of a write: its points, the columns they fill, and the temp table they go through. */
+interface MeasurementWrite {
+  table: string;
+  /** This write's temp table for the measurement (in temp.main). */
+  incoming: string;
+  merged: Map<string, MergedPoint>;
+  tagCols: string[];
+  fieldCols: Array<{ name: string; kind: ColumnKind }>;
+}
+
+/** Checks the points against the measurement's table and creates or widens it (rare: its own statements). */
+async function prepareMeasurement(
   conn: DuckDBConnection,
   measurement: string,
   merged: Map<string, MergedPoint>,
   schemas: SchemaCache,
-) {
+  index: number,
+): Promise<MeasurementWrite> {
   const table = quoteIdent(measurement);
   const wanted = new Map<string, ColumnKind>();
   for (const p of merged.values()) {
@@ -303,14 +324,22 @@ async function writeMeasurement(
     .filter(([k, kind]) => kind !== "tag" && wanted.has(k))
     .map(([k, kind]) => ({ name: k, kind }));
 
-  const incomingDefs = [
+  return { table, incoming: `${INCOMING}_${index}`, merged, tagCols, fieldCols };
+}
+
+function createIncomingSql(plan: MeasurementWrite): string {
+  const defs = [
     "time TIMESTAMP",
-    ...tagCols.map((k) => `${quoteIdent(k)} VARCHAR`),
-    ...fieldCols.map((f) => `${quoteIdent(f.name)} ${f.kind}`),
+    ...plan.tagCols.map((k) => `${quoteIdent(k)} VARCHAR`),
+    ...plan.fieldCols.map((f) => `${quoteIdent(f.name)} ${f.kind}`),
   ];
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${INCOMING} (${incomingDefs.join(", ")})`);
-  const appender = await conn.createAppender(INCOMING, "main", "temp");
-  for (const p of merged.values()) {
+  return `CREATE OR REPLACE TEMP TABLE ${plan.incoming} (${defs.join(", ")})`;
+}
+
+async function appendIncoming(conn: DuckDBConnection, plan: MeasurementWrite): Promise<void> {
+  const { tagCols, fieldCols } = plan;
+  const appender = await conn.createAppender(plan.incoming, "main", "temp");
+  for (const p of plan.merged.values()) {
     appender.appendTimestamp(new DuckDBTimestampValue(BigInt(p.time) * 1000n));
     for (const k of tagCols) {
       const v = findKey(p.tags, k);
@@ -327,18 +356,18 @@ async function writeMeasurement(
     appender.endRow();
   }
   appender.closeSync();
+}
 
+/** Field merge as InfluxDB does it: a point already there keeps the fields this write does not carry. */
+function mergeSql({ table, incoming, tagCols, fieldCols }: MeasurementWrite): string {
   const on = ["t.time = i.time", ...tagCols.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM i.${quoteIdent(k)}`)];
   const sets = fieldCols.map(
     (f) => `${quoteIdent(f.name)} = COALESCE(i.${quoteIdent(f.name)}, t.${quoteIdent(f.name)})`,
   );
   const insertCols = ["time", ...tagCols, ...fieldCols.map((f) => f.name)].map(quoteIdent);
-  await conn.run(
-    `MERGE INTO ${table} AS t USING temp.main.${INCOMING} AS i ON ${on.join(" AND ")}
+  return `MERGE INTO ${table} AS t USING temp.main.${incoming} AS i ON ${on.join(" AND ")}
      WHEN MATCHED THEN UPDATE SET ${sets.join(", ")}
-     WHEN NOT MATCHED THEN INSERT (${insertCols.join(", ")}) VALUES (${insertCols.map((c) => `i.${c}`).join(", ")})`,
-  );
-  await conn.run(`DROP TABLE temp.main.${INCOMING}`);
+     WHEN NOT MATCHED THEN INSERT (${insertCols.join(", ")}) VALUES (${insertCols.map((c) => `i.${c}`).join(", ")})`;
 }
 
 function fieldKind(v: FieldValue): ColumnKind {
