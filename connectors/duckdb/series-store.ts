@@ -74,9 +74,11 @@ export function createDuckDbSeriesStore(
       await conn.run("BEGIN TRANSACTION");
       try {
         // Three round trips to DuckDB per transaction whatever the number of measurements (schema changes aside):
-        // the temp tables, then the appends (synchronous), then every MERGE, DROP and the COMMIT as one script. A
-        // statement each was 45 round trips on the aggregate's 11 measurements, each waiting its turn in libuv's
-        // pool behind the archive's file work: most of a write's time (docs/benchmarks.md).
+        // the BEGIN, one script of every temp table, and after the appends (synchronous, none) one script of every
+        // MERGE, DROP and the COMMIT. A statement each was 35 round trips on the aggregate's 11 measurements, each
+        // waiting its turn in libuv's pool behind the archive's file work: most of a write's time
+        // (docs/benchmarks.md). DuckDB stops a script at its first failing statement; the ROLLBACK below undoes the
+        // rest, temp tables included.
         const plans: MeasurementWrite[] = [];
         for (const [measurement, merged] of mergeGroups(groups))
           plans.push(await prepareMeasurement(conn, measurement, merged, schemas, plans.length));
@@ -205,7 +207,7 @@ function groupPoints(points: SeriesPoint[]): GroupedPoints {
     }
     const time = Math.floor(p.time);
     // The series key: time, then each tag name and value, joined once. Concatenating it a piece at a time left a
-    // string per piece, and the keys live as long as the write (7-10 % of the daemon's CPU in an A/B at 300 k lines,
+    // string per piece, and the keys live as long as the write (5-16 % of the daemon's CPU in A/B pairs at 300 k lines,
     // docs/benchmarks.md). A tag value with U+0001 in it could meet another series' key; "," and "=" in values, as
     // in the key this replaced, were far likelier.
     parts.length = 1;

@@ -203,6 +203,40 @@ describe("DuckDB series store shared with other processes", () => {
   });
 });
 
+describe("DuckDB series store: a write is one transaction", () => {
+  it("writes nothing of any measurement when DuckDB refuses a later one's statement, and the next write goes through", async () => {
+    const file = join(dir, "atomic", "series.duckdb");
+    // A table made by someone else, with a constraint the store does not know of: only DuckDB can refuse it, in
+    // the script that merges every measurement after the first one's merge has run.
+    await withDuckDb(file, {}, async (c) => {
+      await c.run(
+        'CREATE TABLE requests_by_status (time TIMESTAMP NOT NULL, "window" VARCHAR, count BIGINT CHECK (count < 100))',
+      );
+      await c.run("COMMENT ON COLUMN requests_by_status.\"window\" IS 'logbench:tag'");
+    });
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    const ok: SeriesPoint = { measurement: "requests", tags: { window: "60s" }, fields: { count: 1 }, time: 60_000 };
+    const refused: SeriesPoint = {
+      measurement: "requests_by_status",
+      tags: { window: "60s" },
+      fields: { count: 500 },
+      time: 60_000,
+    };
+    const err = await store.write([ok, refused]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/writing 2 points to DuckDB file .*CHECK constraint/is);
+    expect(await store.query({ measurement: "requests" })).toEqual([]);
+    expect(await store.query({ measurement: "requests_by_status" })).toEqual([]);
+    // Rolled back whole: the next write of both finds no transaction or temp table left behind.
+    await store.write([ok, { ...refused, fields: { count: 5 } }]);
+    expect(await store.query({ measurement: "requests" })).toEqual([ok]);
+    expect(await store.query({ measurement: "requests_by_status" })).toEqual([{ ...refused, fields: { count: 5 } }]);
+    await store.close();
+  });
+});
+
 describe("DuckDB series store: point checks and merging", () => {
   it("checks tag and field names, drops empty tags, and merges points of one series within a write", async () => {
     const store = createDuckDbSeriesStore(
