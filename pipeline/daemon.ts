@@ -22,6 +22,9 @@ import type { Source } from "./ingest/source.ts";
 import { recordsGroup } from "./model/record.ts";
 import { BusLosses } from "./observe/bus-losses.ts";
 
+/** How often a drain that has not finished says what it still waits for. */
+const DRAIN_REPORT_MS = 10_000;
+
 export interface DaemonHandle {
   /** API base URL, when the API is enabled. */
   apiUrl: string | null;
@@ -187,16 +190,27 @@ export async function startDaemon(
     ...(api ? { http: api.ingest } : {}),
   };
   /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
+  /** What the drain still waits for: a stop that takes long names it (see `done`). */
+  const waiting = new Set<string>();
+  const step = <T>(name: string, work: Promise<T> | undefined) => {
+    if (!work) return undefined;
+    waiting.add(name);
+    return work.finally(() => waiting.delete(name));
+  };
   const closeAll = async () => {
     await Promise.allSettled([
-      archiver?.stop(),
-      aggregator?.stop(),
-      ...recordArchivers.map((s) => s.stop()),
-      ...recordWriters.map((s) => s.stop()),
-      alerts?.stop(),
+      step("archive stage", archiver?.stop()),
+      step("aggregate stage", aggregator?.stop()),
+      ...recordArchivers.map((s, i) => step(`record archive stage ${i + 1}`, s.stop())),
+      ...recordWriters.map((s, i) => step(`record series stage ${i + 1}`, s.stop())),
+      step("alerts", alerts?.stop()),
     ]);
-    await api?.close();
-    await Promise.allSettled([bus.close(), archive.close(), series.close()]);
+    await step("API", api?.close());
+    await Promise.allSettled([
+      step("bus", bus.close()),
+      step("archive store", archive.close()),
+      step("series store", series.close()),
+    ]);
   };
   let started: Source[];
   try {
@@ -226,8 +240,18 @@ export async function startDaemon(
       else stop.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     logger.info("Draining: sources stop, stages write what they hold.");
-    await sourcesDone;
-    await closeAll();
+    const since = Date.now();
+    const report = setInterval(() => {
+      const seconds = Math.round((Date.now() - since) / 1000);
+      logger.warn("Still draining.", { seconds, waitingFor: [...waiting] });
+    }, DRAIN_REPORT_MS);
+    report.unref();
+    try {
+      await step("sources", sourcesDone);
+      await closeAll();
+    } finally {
+      clearInterval(report);
+    }
     if (failure) throw failure;
     logger.info("Stopped cleanly.");
   })();

@@ -49,6 +49,8 @@ export interface ApiServer {
 }
 
 const INGEST_PREFIX = "/api/ingest/";
+/** How long close() lets requests under way finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
 
 export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   const rate = new RateMeter(() => sumMetric(deps.metrics, "logbench_ingest_events_total"));
@@ -59,7 +61,12 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
     for (const res of sse) res.write(frame);
   });
 
+  let closing = false;
   const server: Server = createServer((req, res) => {
+    // Once closing, every answer ends its connection: Node keeps serving requests on a kept-alive socket after
+    // server.close(), and a client polling within the keep-alive timeout (the live page, every 2 s, once its
+    // stream has ended) kept the daemon from ever exiting.
+    if (closing) res.shouldKeepAlive = false;
     handle(req, res).catch((err) => {
       deps.logger.warn("An API request failed.", { path: req.url, err });
       if (!res.headersSent)
@@ -180,10 +187,22 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       },
     },
     async close() {
+      closing = true;
       unsubscribe();
       rate.stop();
-      for (const res of sse) res.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of sse) {
+        // A stream's headers promised keep-alive: end its connection too, or a client's next request reuses it.
+        const socket = res.socket;
+        res.end(() => socket?.end());
+      }
+      // A request still being answered gets CLOSE_GRACE_MS to finish; then its connection is cut.
+      const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(grace);
+      }
     },
   };
 }

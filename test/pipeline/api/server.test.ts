@@ -1,5 +1,6 @@
 /** The daemon's HTTP API against a real local bus and archive: what operators and the notebooks read. */
 import { mkdtempSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
@@ -136,6 +137,76 @@ describe("HTTP API", () => {
     const second = decoder.decode((await reader.read()).value);
     expect(JSON.parse(second.split("data: ")[1]!)).toEqual({ windows: [w] });
     await reader.cancel();
+  });
+
+  it("closes while a client keeps polling on a kept-alive socket that had a request under way (the live page)", async () => {
+    // An archive listing that waits for the test: /api/status is under way when close() is called.
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const dir = mkdtempSync(join(tmpdir(), "logbench-api-"));
+    const ctx = { logger: silentLogger, metrics: new MetricsRegistry(), signal: new AbortController().signal };
+    const real = createLocalArchive({ type: "local", dir }, ctx);
+    const list = async (path: string) => {
+      await gate;
+      return real.list(path);
+    };
+    const archive = { ...real, list };
+    const { url } = await setup({ archive });
+    const { port } = new URL(url);
+    // One kept-alive socket, as a browser reuses one: the stream, the status request, then a poll every 100 ms.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string, onData?: () => void) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        http
+          .get({ host: "127.0.0.1", port, path, agent }, (res) => {
+            res.on("data", () => onData?.());
+            res.on("end", () => resolve(res));
+          })
+          .on("error", reject);
+      });
+    const streamAgent = new http.Agent({ keepAlive: true });
+    let streamed = () => {};
+    const opened = new Promise<void>((r) => (streamed = r));
+    const stream = new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port, path: "/api/windows/stream", agent: streamAgent }, (res) => {
+          res.on("data", () => streamed());
+          res.on("end", () => resolve());
+        })
+        .on("error", reject);
+    });
+    await opened;
+    const status = get("/api/status");
+    await new Promise((r) => setTimeout(r, 100));
+    const answers: Array<string | undefined> = [];
+    let polling = true;
+    const polls = status.then(async () => {
+      while (polling) {
+        const res = await get("/api/windows").catch(() => null);
+        answers.push(res?.headers.connection);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    try {
+      const closed = api!.close().then(() => "closed");
+      setTimeout(release, 50);
+      // Well inside the 5 s grace after which close() cuts connections itself: this is the clean path.
+      const hung = new Promise((r) => setTimeout(() => r("still open after 3 s"), 3_000));
+      expect(await Promise.race([closed, hung])).toBe("closed");
+      api = null;
+      await stream;
+      polling = false;
+      await polls;
+      // The poll answered while closing said it closes its connection; the later ones found no server.
+      expect(answers).toContain("close");
+      expect(answers.filter((c) => c === "keep-alive")).toEqual([]);
+    } finally {
+      polling = false;
+      release();
+      await polls;
+      agent.destroy();
+      streamAgent.destroy();
+    }
   });
 
   it("requires the bearer token when one is configured, except for /healthz", async () => {
