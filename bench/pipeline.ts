@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--paths local,kafka] [--lines N]`: the whole pipeline as a user runs it. For each
+ * `npm run bench -- pipeline [--paths local,kafka] [--lines N] [--runs N]`: the whole pipeline as a user runs it. For each
  * path, a fresh daemon (`node bin/logbench.js daemon --config …`) runs while `logbench replay` publishes the
  * 1M-line CLF input (bench/parse-input.ts) onto its bus; the clock stops when both consumer groups have no lag
  * left on /api/status (archive files committed, aggregate windows written). GoAccess's whole report on the same
@@ -8,6 +8,8 @@
  * the replay's start until caught up, and the replay's: they carry the other processes' load much less than wall
  * time, so the CPU ratio to GoAccess is the steadier figure on a busy machine. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
+ * `--runs N` repeats the whole table N times, GoAccess first in each round, and ends with each path's spread over
+ * the rounds (each round's ratio is to its own GoAccess run): one run is one sample on a noisy machine.
  * `--profile DIR` has the daemon and the replay write V8 CPU profiles there. The daemon runs with the heap limits
  * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
  * defaults, to see how much of the RSS is V8 heap headroom).
@@ -212,6 +214,47 @@ async function head(file: string, lines: number): Promise<string> {
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** One path's run on a fresh daemon: "local" (embedded default) or "kafka" (a librdkafka mock cluster of its own). */
+async function runNamed(path: string, file: string, lines: number, profile: string | undefined): Promise<PathRun> {
+  if (path === "local")
+    return runPath(
+      "embedded (local bus, 3 partitions)",
+      file,
+      lines,
+      (dir) => ({ type: "local", dir: join(dir, "bus"), partitions: 3 }),
+      profile,
+    );
+  if (path === "kafka") {
+    const mock = await startKafkaMock({
+      topics: [
+        { name: "weblogs", partitions: 3 },
+        { name: "weblogs.dlq", partitions: 3 },
+      ],
+    });
+    try {
+      return await runPath(
+        "Kafka mock (3 partitions)",
+        file,
+        lines,
+        () => ({ type: "kafka", brokers: mock.bootstrap, clientId: "bench" }),
+        profile,
+      );
+    } finally {
+      await mock.close();
+    }
+  }
+  throw new Error(`unknown path "${path}" (local, kafka)`);
+}
+
+/** "min–max (median m)" of the values, with `digits` decimals. */
+export function spread(values: number[], digits: number): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const f = (n: number) => n.toFixed(digits);
+  return sorted.length === 1 ? f(median) : `${f(sorted[0]!)}–${f(sorted.at(-1)!)} (median ${f(median)})`;
+}
+
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -219,8 +262,15 @@ export async function main(args: string[]): Promise<number> {
       paths: { type: "string", default: "local,kafka" },
       lines: { type: "string" },
       profile: { type: "string" },
+      runs: { type: "string", default: "1" },
     },
   });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs ${values.runs}: give a whole number of rounds, 1 or more`);
+  const paths = values.paths!.split(",");
+  for (const path of paths)
+    if (path !== "local" && path !== "kafka") throw new Error(`unknown path "${path}" (local, kafka)`);
   await mkdir(join(root, "bench/out"), { recursive: true });
   const { clf } = await benchInputs(root);
   const lines = values.lines ? Math.min(Number(values.lines), clf.lines) : clf.lines;
@@ -233,66 +283,52 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `# logbench pipeline benchmark\n\nmachine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}; load average ${load()} at start\ninput: ${fmt(lines)} CLF lines (${clf.recipe})\ndaemon: node ${daemonFlags().join(" ") || "(Node's default heap)"} bin/logbench.js daemon\n`,
   );
-  const ga = goaccess(file);
-  const gaRate = ga ? ga.events / ga.seconds : null;
   const rows: string[][] = [];
   const cpuCell = (cpu: number | null) => (cpu === null ? "–" : fmt(cpu, 1));
-  if (ga)
-    rows.push(["GoAccess whole report", fmt(ga.seconds, 1), "–", "–", fmt(gaRate!), "1.00×", cpuCell(ga.cpu), "–", ""]);
-  else console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
-  for (const path of values.paths!.split(",")) {
-    let run: PathRun;
-    if (path === "local") {
-      run = await runPath(
-        "embedded (local bus, 3 partitions)",
-        file,
-        lines,
-        (dir) => ({
-          type: "local",
-          dir: join(dir, "bus"),
-          partitions: 3,
-        }),
-        values.profile,
-      );
-    } else if (path === "kafka") {
-      const mock = await startKafkaMock({
-        topics: [
-          { name: "weblogs", partitions: 3 },
-          { name: "weblogs.dlq", partitions: 3 },
-        ],
-      });
-      try {
-        run = await runPath(
-          "Kafka mock (3 partitions)",
-          file,
-          lines,
-          () => ({
-            type: "kafka",
-            brokers: mock.bootstrap,
-            clientId: "bench",
-          }),
-          values.profile,
-        );
-      } finally {
-        await mock.close();
-      }
-    } else throw new Error(`unknown path "${path}" (local, kafka)`);
-    const rate = run.events / run.caughtUpSeconds;
-    const at = (s: number | null) => (s === null ? "–" : fmt(s, 1));
-    rows.push([
-      run.path,
-      fmt(run.caughtUpSeconds, 1),
-      `${fmt(run.replaySeconds, 1)} / ${at(run.groupSeconds.archive)} / ${at(run.groupSeconds.aggregate)}`,
-      fmt(run.events / run.replaySeconds),
-      fmt(rate),
-      gaRate ? `${(rate / gaRate).toFixed(2)}×` : "–",
-      run.daemonCpu === null
-        ? "–"
-        : `${fmt(run.daemonCpu, 1)} + ${cpuCell(run.replayCpu)}${ga?.cpu ? ` (${((run.daemonCpu + (run.replayCpu ?? 0)) / ga.cpu).toFixed(1)}× GoAccess)` : ""}`,
-      run.peakRssMb === null ? "–" : fmt(run.peakRssMb),
-      run.note,
-    ]);
-    console.error(`${run.path}: done, load ${load()}`);
+  /** Per path: each round's caught-up seconds and its ratio to that round's GoAccess. */
+  const rounds = new Map<string, { seconds: number[]; ratios: number[] }>();
+  for (let round = 1; round <= runs; round++) {
+    // Each round measures its own reference: on a shared machine the ratio within a round is what holds.
+    const tag = runs > 1 ? `round ${round}: ` : "";
+    const ga = goaccess(file);
+    const gaRate = ga ? ga.events / ga.seconds : null;
+    if (ga)
+      rows.push([
+        `${tag}GoAccess whole report`,
+        fmt(ga.seconds, 1),
+        "–",
+        "–",
+        fmt(gaRate!),
+        "1.00×",
+        cpuCell(ga.cpu),
+        "–",
+        "",
+      ]);
+    else if (round === 1)
+      console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
+    for (const path of paths) {
+      const run = await runNamed(path, file, lines, values.profile);
+      const rate = run.events / run.caughtUpSeconds;
+      const at = (s: number | null) => (s === null ? "–" : fmt(s, 1));
+      rows.push([
+        `${tag}${run.path}`,
+        fmt(run.caughtUpSeconds, 1),
+        `${fmt(run.replaySeconds, 1)} / ${at(run.groupSeconds.archive)} / ${at(run.groupSeconds.aggregate)}`,
+        fmt(run.events / run.replaySeconds),
+        fmt(rate),
+        gaRate ? `${(rate / gaRate).toFixed(2)}×` : "–",
+        run.daemonCpu === null
+          ? "–"
+          : `${fmt(run.daemonCpu, 1)} + ${cpuCell(run.replayCpu)}${ga?.cpu ? ` (${((run.daemonCpu + (run.replayCpu ?? 0)) / ga.cpu).toFixed(1)}× GoAccess)` : ""}`,
+        run.peakRssMb === null ? "–" : fmt(run.peakRssMb),
+        run.note,
+      ]);
+      const r = rounds.get(run.path) ?? { seconds: [], ratios: [] };
+      r.seconds.push(run.caughtUpSeconds);
+      if (gaRate) r.ratios.push(rate / gaRate);
+      rounds.set(run.path, r);
+      console.error(`${tag}${run.path}: done, load ${load()}`);
+    }
   }
   const head_ = [
     "path",
@@ -312,6 +348,13 @@ export async function main(args: string[]): Promise<number> {
       ...rows.map((r) => `| ${r.join(" | ")} |`),
     ].join("\n"),
   );
+  if (runs > 1) {
+    console.log(`\nOver the ${runs} rounds:`);
+    for (const [path, r] of rounds) {
+      const ratio = r.ratios.length ? `; vs GoAccess ${spread(r.ratios, 2)}×` : "";
+      console.log(`- ${path}: caught up in ${spread(r.seconds, 1)} s${ratio}`);
+    }
+  }
   console.log(`\nload average ${load()} at end`);
   return 0;
 }
