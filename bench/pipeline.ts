@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--paths local,kafka] [--lines N] [--runs N]`: the whole pipeline as a user runs it. For each
+ * `npm run bench -- pipeline [--paths local,kafka] [--lines N] [--runs N] [--stages archive,aggregate]`: the whole pipeline as a user runs it. For each
  * path, a fresh daemon (`node bin/logbench.js daemon --config …`) runs while `logbench replay` publishes the
  * 1M-line CLF input (bench/parse-input.ts) onto its bus; the clock stops when both consumer groups have no lag
  * left on /api/status (archive files committed, aggregate windows written). GoAccess's whole report on the same
@@ -8,7 +8,8 @@
  * the replay's start until caught up, and the replay's: they carry the other processes' load much less than wall
  * time, so the CPU ratio to GoAccess is the steadier figure on a busy machine. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
- * `--runs N` repeats the whole table N times, GoAccess first in each round, and ends with each path's spread over
+ * `--stages archive` or `--stages aggregate` starts one consumer group alone (the clock stops when it has caught up),
+ * to see what each costs by itself. `--runs N` repeats the whole table N times, GoAccess first in each round, and ends with each path's spread over
  * the rounds (each round's ratio is to its own GoAccess run): one run is one sample on a noisy machine.
  * `--profile DIR` has the daemon and the replay write V8 CPU profiles there. The daemon runs with the heap limits
  * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
@@ -102,11 +103,18 @@ async function caughtUp(
   return { archive, aggregate: received >= events };
 }
 
+/** The consumer groups a run starts (`--stages`): one alone shows what it costs by itself. */
+interface Stages {
+  archive: boolean;
+  aggregate: boolean;
+}
+
 async function runPath(
   name: string,
   file: string,
   events: number,
   busFor: (dir: string) => Record<string, unknown>,
+  stages: Stages,
   profileDir?: string,
 ): Promise<PathRun> {
   const dir = await mkdtemp(join(root, "bench/out/pipeline-"));
@@ -114,8 +122,11 @@ async function runPath(
   const port = await freePort();
   const config = await writeBenchConfig(dir, port, {
     bus,
-    archiver: { roll: { size: "64MB", records: 500_000, interval: "5m", idle: "2s" } },
-    aggregator: { window: "60s", lateness: "5m", flushInterval: "1s" },
+    archiver: {
+      enabled: stages.archive,
+      roll: { size: "64MB", records: 500_000, interval: "5m", idle: "2s" },
+    },
+    aggregator: { enabled: stages.aggregate, window: "60s", lateness: "5m", flushInterval: "1s" },
   });
   // --profile DIR: the daemon and the replay write a V8 CPU profile there when it exits (open it in Chrome DevTools).
   const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`] : [];
@@ -141,7 +152,7 @@ async function runPath(
         const done = await caughtUp(port, s.consumerLag, events);
         if (done.archive) groupSeconds.archive ??= elapsed();
         if (done.aggregate) groupSeconds.aggregate ??= elapsed();
-        if (done.archive && done.aggregate) break;
+        if ((done.archive || !stages.archive) && (done.aggregate || !stages.aggregate)) break;
       }
       const gone = daemon.gone();
       if (gone) throw new Error(`the daemon exited (${gone}):\n${daemon.stderr()}`);
@@ -215,13 +226,21 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** One path's run on a fresh daemon: "local" (embedded default) or "kafka" (a librdkafka mock cluster of its own). */
-async function runNamed(path: string, file: string, lines: number, profile: string | undefined): Promise<PathRun> {
+async function runNamed(
+  path: string,
+  file: string,
+  lines: number,
+  stages: Stages,
+  profile: string | undefined,
+): Promise<PathRun> {
+  const only = stages.archive && stages.aggregate ? "" : `, ${stages.archive ? "archive" : "aggregate"} only`;
   if (path === "local")
     return runPath(
-      "embedded (local bus, 3 partitions)",
+      `embedded (local bus, 3 partitions${only})`,
       file,
       lines,
       (dir) => ({ type: "local", dir: join(dir, "bus"), partitions: 3 }),
+      stages,
       profile,
     );
   if (path === "kafka") {
@@ -233,10 +252,11 @@ async function runNamed(path: string, file: string, lines: number, profile: stri
     });
     try {
       return await runPath(
-        "Kafka mock (3 partitions)",
+        `Kafka mock (3 partitions${only})`,
         file,
         lines,
         () => ({ type: "kafka", brokers: mock.bootstrap, clientId: "bench" }),
+        stages,
         profile,
       );
     } finally {
@@ -263,8 +283,14 @@ export async function main(args: string[]): Promise<number> {
       lines: { type: "string" },
       profile: { type: "string" },
       runs: { type: "string", default: "1" },
+      stages: { type: "string", default: "archive,aggregate" },
     },
   });
+  const named = values.stages!.split(",");
+  const stages: Stages = { archive: named.includes("archive"), aggregate: named.includes("aggregate") };
+  const unknown = named.filter((n) => n !== "archive" && n !== "aggregate");
+  if (unknown.length || (!stages.archive && !stages.aggregate))
+    throw new Error(`--stages ${values.stages}: name archive, aggregate or both (comma-separated)`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs ${values.runs}: give a whole number of rounds, 1 or more`);
@@ -307,7 +333,7 @@ export async function main(args: string[]): Promise<number> {
     else if (round === 1)
       console.log("GoAccess not found: install it with `apt-get install -y goaccess` for the reference row.");
     for (const path of paths) {
-      const run = await runNamed(path, file, lines, values.profile);
+      const run = await runNamed(path, file, lines, stages, values.profile);
       const rate = run.events / run.caughtUpSeconds;
       const at = (s: number | null) => (s === null ? "–" : fmt(s, 1));
       rows.push([
