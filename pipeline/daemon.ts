@@ -21,6 +21,7 @@ import { createSource, recordStreams } from "./ingest/registry.ts";
 import type { Source } from "./ingest/source.ts";
 import { recordsGroup } from "./model/record.ts";
 import { BusLosses } from "./observe/bus-losses.ts";
+import { DrainReport } from "./observe/drain-report.ts";
 
 /** How often a drain that has not finished says what it still waits for. */
 const DRAIN_REPORT_MS = 10_000;
@@ -191,12 +192,8 @@ export async function startDaemon(
   };
   /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
   /** What the drain still waits for: a stop that takes long names it (see `done`). */
-  const waiting = new Set<string>();
-  const step = <T>(name: string, work: Promise<T> | undefined) => {
-    if (!work) return undefined;
-    waiting.add(name);
-    return work.finally(() => waiting.delete(name));
-  };
+  const drain = new DrainReport(logger, DRAIN_REPORT_MS);
+  const step = <T>(name: string, work: Promise<T> | undefined) => drain.step(name, work);
   const closeAll = async () => {
     await Promise.allSettled([
       step("archive stage", archiver?.stop()),
@@ -240,18 +237,10 @@ export async function startDaemon(
       else stop.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     logger.info("Draining: sources stop, stages write what they hold.");
-    const since = Date.now();
-    const report = setInterval(() => {
-      const seconds = Math.round((Date.now() - since) / 1000);
-      logger.warn("Still draining.", { seconds, waitingFor: [...waiting] });
-    }, DRAIN_REPORT_MS);
-    report.unref();
-    try {
+    await drain.report(async () => {
       await step("sources", sourcesDone);
       await closeAll();
-    } finally {
-      clearInterval(report);
-    }
+    });
     if (failure) throw failure;
     logger.info("Stopped cleanly.");
   })();
