@@ -267,7 +267,7 @@ async function runNamed(
 }
 
 /** "min–max (median m)" of the values, with `digits` decimals. */
-export function spread(values: number[], digits: number): string {
+function spread(values: number[], digits: number): string {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

@@ -190,10 +190,10 @@ export async function startDaemon(
     ctx,
     ...(api ? { http: api.ingest } : {}),
   };
-  /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
   /** What the drain still waits for: a stop that takes long names it (see `done`). */
   const drain = new DrainReport(logger, DRAIN_REPORT_MS);
-  const step = <T>(name: string, work: Promise<T> | undefined) => drain.step(name, work);
+  const step = drain.step.bind(drain);
+  /** Stages first (they roll and flush what they hold), then the API, then the connectors. */
   const closeAll = async () => {
     await Promise.allSettled([
       step("archive stage", archiver?.stop()),

@@ -130,6 +130,10 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       case "/api/alerts":
         return json(res, 200, { alerts: deps.alerts?.() ?? [] });
       case "/api/windows/stream": {
+        // A stream opened now would get no updates (unsubscribed) and hold the close for its whole grace; its
+        // headers would also say keep-alive, which overrides the closing answer's Connection: close.
+        if (closing)
+          return json(res, 503, { error: "the daemon is stopping: reconnect to it once it has started again" });
         res.writeHead(200, {
           "Content-Type": "text/event-stream",
           "Cache-Control": "no-cache",

@@ -6,7 +6,6 @@ import type { Logger } from "../../connectors/context.ts";
 
 export class DrainReport {
   private readonly waiting = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly logger: Logger,
@@ -23,16 +22,15 @@ export class DrainReport {
   /** Runs `drain`, logging what is still open every `everyMs` until it settles. */
   async report<T>(drain: () => Promise<T>): Promise<T> {
     const since = Date.now();
-    this.timer = setInterval(() => {
+    const timer = setInterval(() => {
       const seconds = Math.round((Date.now() - since) / 1000);
       this.logger.warn("Still draining.", { seconds, waitingFor: [...this.waiting] });
     }, this.everyMs);
-    this.timer.unref();
+    timer.unref();
     try {
       return await drain();
     } finally {
-      clearInterval(this.timer);
-      this.timer = null;
+      clearInterval(timer);
     }
   }
 }

@@ -139,7 +139,7 @@ describe("HTTP API", () => {
     await reader.cancel();
   });
 
-  it("closes while a client keeps polling on a kept-alive socket that had a request under way (the live page)", async () => {
+  it("closes while a client keeps polling on a kept-alive socket that had a request under way (the live page), refusing a new stream", async () => {
     // An archive listing that waits for the test: /api/status is under way when close() is called.
     let release = () => {};
     const gate = new Promise<void>((r) => (release = r));
@@ -179,11 +179,14 @@ describe("HTTP API", () => {
     const status = get("/api/status");
     await new Promise((r) => setTimeout(r, 100));
     const answers: Array<string | undefined> = [];
+    const codes: Array<number | undefined> = [];
     let polling = true;
     const polls = status.then(async () => {
-      while (polling) {
-        const res = await get("/api/windows").catch(() => null);
+      // First, as an EventSource reconnecting on the same socket would: a new stream while closing.
+      for (let path = "/api/windows/stream"; polling; path = "/api/windows") {
+        const res = await get(path).catch(() => null);
         answers.push(res?.headers.connection);
+        codes.push(res?.statusCode);
         await new Promise((r) => setTimeout(r, 100));
       }
     });
@@ -197,8 +200,10 @@ describe("HTTP API", () => {
       await stream;
       polling = false;
       await polls;
-      // The poll answered while closing said it closes its connection; the later ones found no server.
-      expect(answers).toContain("close");
+      // The stream asked for while closing was refused, and that answer closed its connection; the later polls
+      // found no server.
+      expect(codes[0]).toBe(503);
+      expect(answers[0]).toBe("close");
       expect(answers.filter((c) => c === "keep-alive")).toEqual([]);
     } finally {
       polling = false;
