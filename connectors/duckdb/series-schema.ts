@@ -1,43 +1,11 @@
 /**
- * What the DuckDB series store keeps between the statements of its writes: the grouped points of a write and how
- * several are merged into one transaction (series-store.ts group commit), and the columns of each measurement's
- * table, read once per open of the file.
+ * The columns of each measurement's table, as the DuckDB series store reads them once per open of the file (a
+ * write's own rows are in series-rows.ts).
  */
 import { type DuckDBConnection, queryRows } from "./connection.ts";
 
 export type ColumnKind = "tag" | "BIGINT" | "DOUBLE" | "VARCHAR";
-export type FieldValue = number | string;
 export const TAG_COMMENT = "logbench:tag";
-
-export interface MergedPoint {
-  time: number;
-  tags: Record<string, string>;
-  fields: Record<string, FieldValue>;
-}
-
-/** Points of one write by measurement, then by time and tag set. */
-export type GroupedPoints = Map<string, Map<string, MergedPoint>>;
-
-export /** Merge the grouped points of several writes in their order (a later write's fields win, as if run after). */
-function mergeGroups(groups: GroupedPoints[]): GroupedPoints {
-  if (groups.length === 1) return groups[0]!;
-  const out = new Map<string, Map<string, MergedPoint>>();
-  for (const g of groups) {
-    for (const [measurement, points] of g) {
-      let into = out.get(measurement);
-      if (!into) {
-        into = new Map();
-        out.set(measurement, into);
-      }
-      for (const [key, p] of points) {
-        const existing = into.get(key);
-        if (existing) into.set(key, { ...existing, fields: { ...existing.fields, ...p.fields } });
-        else into.set(key, p);
-      }
-    }
-  }
-  return out;
-}
 
 export /** Table columns per measurement, trusted only under the open of the file they were read in. */
 class SchemaCache {

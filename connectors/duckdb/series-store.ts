@@ -25,17 +25,15 @@ import { LogbenchError, wrapError } from "../errors.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
 import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
-import { DuckDBTimestampValue } from "./node-api.ts";
 import {
-  type ColumnKind,
+  concatRows,
   type FieldValue,
-  type GroupedPoints,
-  type MergedPoint,
-  mergeGroups,
-  SchemaCache,
-  TAG_COMMENT,
-  tableColumns,
-} from "./series-schema.ts";
+  foldRepeats,
+  type MeasurementRows,
+  type RowColumn,
+  toRows,
+} from "./series-rows.ts";
+import { type ColumnKind, SchemaCache, TAG_COMMENT, tableColumns } from "./series-schema.ts";
 
 export interface DuckDbSeriesOptions {
   /** How long a write or query waits for another process to release the file (default 10 s). */
@@ -68,7 +66,7 @@ export function createDuckDbSeriesStore(
   let pending: PendingWrite[] = [];
   let writing = false;
 
-  const transaction = (conn: DuckDBConnection, groups: GroupedPoints[]) =>
+  const transaction = (conn: DuckDBConnection, writes: Array<Map<string, MeasurementRows>>) =>
     (async () => {
       schemas.validFor(held!.generation);
       await conn.run("BEGIN TRANSACTION");
@@ -80,8 +78,8 @@ export function createDuckDbSeriesStore(
         // (docs/benchmarks.md). DuckDB stops a script at its first failing statement; the ROLLBACK below undoes the
         // rest, temp tables included.
         const plans: MeasurementWrite[] = [];
-        for (const [measurement, merged] of mergeGroups(groups))
-          plans.push(await prepareMeasurement(conn, measurement, merged, schemas, plans.length));
+        for (const [measurement, rows] of concatRows(writes))
+          plans.push(await prepareMeasurement(conn, measurement, rows, schemas, plans.length));
         if (plans.length > 0) await conn.run(plans.map(createIncomingSql).join(";\n"));
         for (const plan of plans) await appendIncoming(conn, plan);
         await conn.run(
@@ -103,7 +101,7 @@ export function createDuckDbSeriesStore(
           await db().use((conn) =>
             transaction(
               conn,
-              batch.map((w) => w.groups),
+              batch.map((w) => w.rows),
             ),
           );
           for (const w of batch) w.resolve();
@@ -113,7 +111,7 @@ export function createDuckDbSeriesStore(
             // One caller's points may be what failed: give each its own transaction and its own answer.
             for (const w of batch) {
               await db()
-                .use((conn) => transaction(conn, [w.groups]))
+                .use((conn) => transaction(conn, [w.rows]))
                 .then(w.resolve, w.reject);
             }
           }
@@ -129,11 +127,11 @@ export function createDuckDbSeriesStore(
 
     async write(points) {
       assertOpen();
-      const groups = groupPoints(points);
-      if (groups.size === 0) return;
+      const rows = toRows(points);
+      if (rows.size === 0) return;
       try {
         await new Promise<void>((resolve, reject) => {
-          pending.push({ groups, resolve, reject });
+          pending.push({ rows, resolve, reject });
           if (!writing) void drain();
         });
       } catch (err) {
@@ -181,121 +179,49 @@ export function createDuckDbSeriesStore(
 }
 
 interface PendingWrite {
-  groups: GroupedPoints;
+  rows: Map<string, MeasurementRows>;
   resolve(): void;
   reject(err: unknown): void;
 }
 
-/**
- * Validates, then merges points with the same measurement, time and tag set (later fields win). This runs for
- * every point the aggregate writes (several per window), so it keeps to plain loops: the Object.entries, spreads,
- * sorts and closures it was written with first were about a third of everything the daemon allocated.
- */
-function groupPoints(points: SeriesPoint[]): GroupedPoints {
-  const out = new Map<string, Map<string, MergedPoint>>();
-  const names: string[] = [];
-  const parts: Array<string | number> = [];
-  for (const p of points) {
-    validatePoint(p);
-    // The tag names in order for the series key, without empty values (an empty tag is no tag). The point's own
-    // objects are kept, not copied: a caller does not change a point while its write is pending.
-    let tags = p.tags;
-    names.length = 0;
-    for (const k in p.tags) {
-      if (p.tags[k] !== "") insertSorted(names, k);
-      else if (tags === p.tags) tags = withoutEmpty(p.tags);
-    }
-    const time = Math.floor(p.time);
-    // The series key: time, then each tag name and value, joined once. Concatenating it a piece at a time left a
-    // string per piece, and the keys live as long as the write (5-16 % of the daemon's CPU in A/B pairs at 300 k lines,
-    // docs/benchmarks.md). A tag value with U+0001 in it could meet another series' key; "," and "=" in values, as
-    // in the key this replaced, were far likelier.
-    parts.length = 1;
-    parts[0] = time;
-    for (const name of names) parts.push(name, tags[name]!);
-    const key = parts.join("\u0001");
-    let series = out.get(p.measurement);
-    if (!series) {
-      series = new Map();
-      out.set(p.measurement, series);
-    }
-    const existing = series.get(key);
-    if (existing) existing.fields = { ...existing.fields, ...p.fields };
-    else series.set(key, { time, tags, fields: p.fields });
-  }
-  return out;
-}
-
-function withoutEmpty(tags: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k in tags) if (tags[k] !== "") out[k] = tags[k]!;
-  return out;
-}
-
-/** Insertion into a short sorted list (a point has a handful of tags): no sort's work array per point. */
-function insertSorted(list: string[], k: string): void {
-  let i = list.length;
-  list.push(k);
-  while (i > 0 && list[i - 1]! > k) {
-    list[i] = list[i - 1]!;
-    i--;
-  }
-  list[i] = k;
-}
-
-function badPoint(p: SeriesPoint, why: string): LogbenchError {
-  return new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
-}
-
-function validatePoint(p: SeriesPoint): void {
-  if (!p.measurement) throw badPoint(p, "empty measurement name");
-  if (!Number.isFinite(p.time)) throw badPoint(p, "time is not a finite number");
-  let fields = 0;
-  for (const k in p.fields) {
-    fields++;
-    const v = p.fields[k];
-    if (typeof v !== "string" && (typeof v !== "number" || !Number.isFinite(v)))
-      throw badPoint(p, `field "${k}" is not a finite number or a string`);
-    if (k === "" || k.toLowerCase() === "time") throw badPoint(p, `"${k}" cannot be a tag or field name`);
-  }
-  if (fields === 0) throw badPoint(p, "a point needs at least one field");
-  for (const k in p.tags) {
-    if (k === "" || k.toLowerCase() === "time") throw badPoint(p, `"${k}" cannot be a tag or field name`);
-    if (Object.hasOwn(p.fields, k)) throw badPoint(p, `"${k}" is both a tag and a field`);
-  }
-}
-
-/** One measurement's part of a write: its points, the columns they fill, and the temp table they go through. */
+/** One measurement's part of a write: its rows, the columns they fill, and the temp table they go through. */
 interface MeasurementWrite {
   table: string;
   /** This write's temp table for the measurement (in temp.main). */
   incoming: string;
-  merged: Map<string, MergedPoint>;
-  tagCols: string[];
-  fieldCols: Array<{ name: string; kind: ColumnKind }>;
+  rows: MeasurementRows;
+  /** Rows folded into an earlier one with the same time and tags (not appended), or null for none. */
+  folded: Uint8Array | null;
+  /** Every tag column of the table, each with the rows' values for it (null: no row has that tag). */
+  tagCols: Array<{ name: string; source: RowColumn<string> | null }>;
+  fieldCols: Array<{ name: string; kind: ColumnKind; source: RowColumn<FieldValue> }>;
 }
 
-/** Checks the points against the measurement's table and creates or widens it (rare: its own statements). */
+/** The column kind a field's values need: strings, or numbers (BIGINT while every one is a safe integer). */
+function columnKind(measurement: string, col: RowColumn<FieldValue>): ColumnKind {
+  let kind: ColumnKind | null = null;
+  for (const v of col.values) {
+    if (v === undefined) continue;
+    const k = typeof v === "string" ? "VARCHAR" : Number.isSafeInteger(v) ? "BIGINT" : "DOUBLE";
+    if (kind !== null && (kind === "VARCHAR") !== (k === "VARCHAR"))
+      throw new LogbenchError("BAD_REQUEST", `field "${col.name}" of ${measurement} gets both strings and numbers`);
+    if (kind !== "DOUBLE") kind = k;
+  }
+  return kind ?? "BIGINT";
+}
+
+/** Checks the rows against the measurement's table and creates or widens it (rare: its own statements). */
 async function prepareMeasurement(
   conn: DuckDBConnection,
   measurement: string,
-  merged: Map<string, MergedPoint>,
+  rows: MeasurementRows,
   schemas: SchemaCache,
   index: number,
 ): Promise<MeasurementWrite> {
   const table = quoteIdent(measurement);
   const wanted = new Map<string, ColumnKind>();
-  for (const p of merged.values()) {
-    for (const k in p.tags) wanted.set(k, "tag");
-    for (const k in p.fields) {
-      const kind = fieldKind(p.fields[k]!);
-      const before = wanted.get(k);
-      if (before !== undefined && (before === "VARCHAR") !== (kind === "VARCHAR")) {
-        throw new LogbenchError("BAD_REQUEST", `field "${k}" of ${measurement} gets both strings and numbers`);
-      }
-      if (before !== "DOUBLE") wanted.set(k, kind);
-    }
-  }
+  for (const col of rows.tags.byLower.values()) wanted.set(col.name, "tag");
+  for (const col of rows.fields.byLower.values()) wanted.set(col.name, columnKind(measurement, col));
   const existing = await schemas.columns(conn, measurement);
   if (existing === null) {
     schemas.forget(measurement);
@@ -328,38 +254,46 @@ async function prepareMeasurement(
     }
   }
   const columns = (await schemas.columns(conn, measurement)) ?? new Map<string, ColumnKind>();
-  const tagCols = [...columns].filter(([, kind]) => kind === "tag").map(([k]) => k);
-  const fieldCols = [...columns]
-    .filter(([k, kind]) => kind !== "tag" && wanted.has(k))
-    .map(([k, kind]) => ({ name: k, kind }));
-
-  return { table, incoming: `${INCOMING}_${index}`, merged, tagCols, fieldCols };
+  // Column positions are resolved here, once per write: the appends read the rows' values by position.
+  const tagCols: MeasurementWrite["tagCols"] = [];
+  const fieldCols: MeasurementWrite["fieldCols"] = [];
+  for (const [name, kind] of columns) {
+    if (kind === "tag") tagCols.push({ name, source: rows.tags.get(name) ?? null });
+    else {
+      const source = rows.fields.get(name);
+      if (source) fieldCols.push({ name, kind, source });
+    }
+  }
+  return { table, incoming: `${INCOMING}_${index}`, rows, folded: foldRepeats(rows), tagCols, fieldCols };
 }
 
 function createIncomingSql(plan: MeasurementWrite): string {
+  // Epoch milliseconds, made a TIMESTAMP by the MERGE: an appended TIMESTAMP needed two BigInts and an object a row.
   const defs = [
-    "time TIMESTAMP",
-    ...plan.tagCols.map((k) => `${quoteIdent(k)} VARCHAR`),
+    "time BIGINT",
+    ...plan.tagCols.map((c) => `${quoteIdent(c.name)} VARCHAR`),
     ...plan.fieldCols.map((f) => `${quoteIdent(f.name)} ${f.kind}`),
   ];
   return `CREATE OR REPLACE TEMP TABLE ${plan.incoming} (${defs.join(", ")})`;
 }
 
 async function appendIncoming(conn: DuckDBConnection, plan: MeasurementWrite): Promise<void> {
-  const { tagCols, fieldCols } = plan;
+  const { rows, folded, tagCols, fieldCols } = plan;
   const appender = await conn.createAppender(plan.incoming, "main", "temp");
-  for (const p of plan.merged.values()) {
-    appender.appendTimestamp(new DuckDBTimestampValue(BigInt(p.time) * 1000n));
-    for (const k of tagCols) {
-      const v = findKey(p.tags, k);
+  // Numbers go in as doubles, BIGINT columns too: DuckDB's appender casts them, exactly for the safe integers that
+  // are all a BIGINT column gets (columnKind), with no BigInt made per value.
+  for (let i = 0; i < rows.time.length; i++) {
+    if (folded?.[i]) continue;
+    appender.appendDouble(rows.time[i]!);
+    for (const c of tagCols) {
+      const v = c.source?.values[i];
       if (v === undefined) appender.appendNull();
       else appender.appendVarchar(v);
     }
     for (const f of fieldCols) {
-      const v = findKey(p.fields, f.name);
+      const v = f.source.values[i];
       if (v === undefined) appender.appendNull();
       else if (typeof v === "string") appender.appendVarchar(v);
-      else if (f.kind === "BIGINT") appender.appendBigInt(BigInt(v));
       else appender.appendDouble(v);
     }
     appender.endRow();
@@ -369,18 +303,15 @@ async function appendIncoming(conn: DuckDBConnection, plan: MeasurementWrite): P
 
 /** Field merge as InfluxDB does it: a point already there keeps the fields this write does not carry. */
 function mergeSql({ table, incoming, tagCols, fieldCols }: MeasurementWrite): string {
-  const on = ["t.time = i.time", ...tagCols.map((k) => `t.${quoteIdent(k)} IS NOT DISTINCT FROM i.${quoteIdent(k)}`)];
-  const sets = fieldCols.map(
-    (f) => `${quoteIdent(f.name)} = COALESCE(i.${quoteIdent(f.name)}, t.${quoteIdent(f.name)})`,
-  );
-  const insertCols = ["time", ...tagCols, ...fieldCols.map((f) => f.name)].map(quoteIdent);
-  return `MERGE INTO ${table} AS t USING temp.main.${incoming} AS i ON ${on.join(" AND ")}
+  const tags = tagCols.map((c) => quoteIdent(c.name));
+  const fields = fieldCols.map((f) => quoteIdent(f.name));
+  const on = ["t.time = i.time", ...tags.map((k) => `t.${k} IS NOT DISTINCT FROM i.${k}`)];
+  const sets = fields.map((f) => `${f} = COALESCE(i.${f}, t.${f})`);
+  const insertCols = ["time", ...tags, ...fields];
+  const source = `SELECT epoch_ms(time) AS time${[...tags, ...fields].map((c) => `, ${c}`).join("")} FROM temp.main.${incoming}`;
+  return `MERGE INTO ${table} AS t USING (${source}) AS i ON ${on.join(" AND ")}
      WHEN MATCHED THEN UPDATE SET ${sets.join(", ")}
      WHEN NOT MATCHED THEN INSERT (${insertCols.join(", ")}) VALUES (${insertCols.map((c) => `i.${c}`).join(", ")})`;
-}
-
-function fieldKind(v: FieldValue): ColumnKind {
-  return typeof v === "string" ? "VARCHAR" : Number.isSafeInteger(v) ? "BIGINT" : "DOUBLE";
 }
 
 function sqlType(kind: ColumnKind): string {
@@ -389,14 +320,6 @@ function sqlType(kind: ColumnKind): string {
 
 async function markTag(conn: DuckDBConnection, table: string, column: string): Promise<void> {
   await conn.run(`COMMENT ON COLUMN ${table}.${quoteIdent(column)} IS '${TAG_COMMENT}'`);
-}
-
-/** Case-insensitive lookup, matching DuckDB's identifier rules. */
-function findKey<T>(record: Record<string, T>, column: string): T | undefined {
-  if (column in record) return record[column];
-  const lower = column.toLowerCase();
-  for (const [k, v] of Object.entries(record)) if (k.toLowerCase() === lower) return v;
-  return undefined;
 }
 
 async function queryMeasurement(conn: DuckDBConnection, q: SeriesQuery): Promise<SeriesPoint[]> {

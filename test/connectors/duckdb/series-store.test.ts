@@ -270,6 +270,60 @@ describe("DuckDB series store: point checks and merging", () => {
       { measurement: "requests", tags: { constructor: "c", window: "60s" }, fields: { count: 2, bytes: 5 }, time: 0 },
       { measurement: "requests", tags: { constructor: "d", window: "60s" }, fields: { count: 7 }, time: 0 },
     ]);
+    // One field of one write with strings and numbers: refused, and nothing of that write is kept.
+    const mixed = await store
+      .write([
+        { measurement: "mixed", tags: {}, fields: { value: 1 }, time: 0 },
+        { measurement: "mixed", tags: {}, fields: { value: "one" }, time: 60_000 },
+      ])
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(isLogbenchError(mixed, "BAD_REQUEST"), String(mixed)).toBe(true);
+    expect(await store.query({ measurement: "mixed" })).toEqual([]);
+    await store.close();
+  });
+
+  it("takes the writes made while one is under way in one transaction, and each caller hears of its own points", async () => {
+    const store = createDuckDbSeriesStore(
+      { type: "duckdb", file: join(dir, "group", "series.duckdb") },
+      silentContext(),
+    );
+    const T = Date.UTC(1995, 7, 1);
+    const tags = { window: "60s", source: "nasa" };
+    const first = store.write([{ measurement: "requests", tags, fields: { count: 1, bytes: 10 }, time: T }]);
+    // Made while the first one's transaction runs: they wait for it, then go together.
+    const together = [
+      store.write([
+        { measurement: "requests", tags, fields: { count: 2 }, time: T },
+        { measurement: "by_method", tags: { window: "60s", method: "GET" }, fields: { count: 3, bytes: 30 }, time: T },
+      ]),
+      // "Method" is the column "method" (DuckDB names compare case-insensitively): the same series, its count wins.
+      store.write([{ measurement: "by_method", tags: { window: "60s", Method: "GET" }, fields: { count: 9 }, time: T }]),
+    ];
+    await Promise.all([first, ...together]);
+    expect(await store.query({ measurement: "requests" })).toEqual([
+      { measurement: "requests", tags, fields: { count: 2, bytes: 10 }, time: T },
+    ]);
+    expect(await store.query({ measurement: "by_method" })).toEqual([
+      { measurement: "by_method", tags: { window: "60s", method: "GET" }, fields: { count: 9, bytes: 30 }, time: T },
+    ]);
+    // One of the writes taken together is refused: "source" is a tag of another one, on a table none has made yet.
+    // It alone fails; the others are written.
+    const next = T + 60_000;
+    const results = await Promise.allSettled([
+      store.write([{ measurement: "requests", tags, fields: { count: 4 }, time: next }]),
+      store.write([{ measurement: "fresh", tags, fields: { count: 4 }, time: next }]),
+      store.write([{ measurement: "fresh", tags: { window: "60s" }, fields: { source: "x" }, time: next }]),
+      store.write([{ measurement: "fresh", tags, fields: { bytes: 40 }, time: next }]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    const refused = (results[2] as PromiseRejectedResult).reason;
+    expect(isLogbenchError(refused, "BAD_REQUEST"), String(refused)).toBe(true);
+    expect(await store.query({ measurement: "fresh" })).toEqual([
+      { measurement: "fresh", tags, fields: { count: 4, bytes: 40 }, time: next },
+    ]);
     await store.close();
   });
 });

@@ -1,0 +1,170 @@
+/**
+ * A write's points in columns, per measurement: what the DuckDB series store keeps from `write()` until its
+ * transaction appends them.
+ *
+ * The aggregate writes about one point per event on a sparse log replayed fast (docs/benchmarks.md), and a write
+ * waits for the transaction under way. Kept as objects (a merged point, its key and its field object per row), all of
+ * that lived across the wait and was promoted by the garbage collector; in columns it is a few arrays per
+ * measurement. The series keys that find points written twice are made at the transaction and dropped before its
+ * first await.
+ */
+import { LogbenchError } from "../errors.ts";
+import type { SeriesPoint } from "../types.ts";
+
+export type FieldValue = number | string;
+
+/** One tag or field column. `values[i]` is row i's value, undefined where the row does not carry it. */
+export interface RowColumn<T> {
+  /** The name as first written (DuckDB identifiers compare case-insensitively: later spellings land here too). */
+  name: string;
+  values: Array<T | undefined>;
+}
+
+export interface MeasurementRows {
+  /** Epoch ms, whole, per row. */
+  time: number[];
+  tags: ColumnSet<string>;
+  fields: ColumnSet<FieldValue>;
+}
+
+/** Columns by name, where names that differ only in case are one column. */
+export class ColumnSet<T> {
+  /** Every spelling seen → its column. */
+  private readonly bySpelling = new Map<string, RowColumn<T>>();
+  /** Lower-case name → column: one per column, in the order they were first written. */
+  readonly byLower = new Map<string, RowColumn<T>>();
+
+  column(name: string): RowColumn<T> {
+    let col = this.bySpelling.get(name);
+    if (col) return col;
+    const lower = name.toLowerCase();
+    col = this.byLower.get(lower);
+    if (!col) {
+      col = { name, values: [] };
+      this.byLower.set(lower, col);
+    }
+    this.bySpelling.set(name, col);
+    return col;
+  }
+
+  has(name: string): boolean {
+    return this.bySpelling.has(name) || this.byLower.has(name.toLowerCase());
+  }
+
+  get(name: string): RowColumn<T> | undefined {
+    return this.bySpelling.get(name) ?? this.byLower.get(name.toLowerCase());
+  }
+}
+
+function emptyRows(): MeasurementRows {
+  return { time: [], tags: new ColumnSet(), fields: new ColumnSet() };
+}
+
+function badPoint(p: SeriesPoint, why: string): LogbenchError {
+  return new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
+}
+
+function reservedName(k: string): boolean {
+  return k === "" || k.toLowerCase() === "time";
+}
+
+/**
+ * Validates every point (nothing is kept when one is refused) and puts them in columns by measurement. An empty tag
+ * value is no tag. Written in plain loops: this runs for every point the aggregate writes.
+ */
+export function toRows(points: readonly SeriesPoint[]): Map<string, MeasurementRows> {
+  const out = new Map<string, MeasurementRows>();
+  for (const p of points) {
+    if (!p.measurement) throw badPoint(p, "empty measurement name");
+    if (!Number.isFinite(p.time)) throw badPoint(p, "time is not a finite number");
+    let rows = out.get(p.measurement);
+    if (!rows) {
+      rows = emptyRows();
+      out.set(p.measurement, rows);
+    }
+    const r = rows.time.length;
+    let fields = 0;
+    for (const k in p.fields) {
+      const v = p.fields[k];
+      if (typeof v !== "string" && (typeof v !== "number" || !Number.isFinite(v)))
+        throw badPoint(p, `field "${k}" is not a finite number or a string`);
+      if (reservedName(k)) throw badPoint(p, `"${k}" cannot be a tag or field name`);
+      if (rows.tags.has(k)) throw badPoint(p, `"${k}" is both a tag and a field`);
+      rows.fields.column(k).values[r] = v;
+      fields++;
+    }
+    if (fields === 0) throw badPoint(p, "a point needs at least one field");
+    for (const k in p.tags) {
+      if (reservedName(k)) throw badPoint(p, `"${k}" cannot be a tag or field name`);
+      if (rows.fields.has(k)) throw badPoint(p, `"${k}" is both a tag and a field`);
+      const v = p.tags[k]!;
+      if (v !== "") rows.tags.column(k).values[r] = v;
+    }
+    rows.time.push(Math.floor(p.time));
+  }
+  return out;
+}
+
+/** The rows of several writes in their order, one set of columns per measurement (a write's own is not copied). */
+export function concatRows(writes: ReadonlyArray<Map<string, MeasurementRows>>): Map<string, MeasurementRows> {
+  if (writes.length === 1) return writes[0]!;
+  const out = new Map<string, MeasurementRows>();
+  for (const w of writes) {
+    for (const [measurement, rows] of w) {
+      let into = out.get(measurement);
+      if (!into) {
+        into = emptyRows();
+        out.set(measurement, into);
+      }
+      const at = into.time.length;
+      const copy = <T>(from: ColumnSet<T>, to: ColumnSet<T>, other: ColumnSet<unknown>, what: string) => {
+        for (const col of from.byLower.values()) {
+          if (other.has(col.name))
+            throw new LogbenchError(
+              "BAD_REQUEST",
+              `"${col.name}" of ${measurement} is a ${what} in one write and not in another`,
+              { retryable: false },
+            );
+          const target = to.column(col.name).values;
+          for (let i = 0; i < col.values.length; i++) if (col.values[i] !== undefined) target[at + i] = col.values[i];
+        }
+      };
+      copy(rows.tags, into.tags, into.fields, "tag");
+      copy(rows.fields, into.fields, into.tags, "field");
+      for (const t of rows.time) into.time.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows that carry the same time and tag set as an earlier row are folded into it (their fields win, the earlier
+ * row's other fields stay: InfluxDB's field merge) and marked in the returned mask, or null when there are none.
+ * The keys live for this call only.
+ */
+export function foldRepeats(rows: MeasurementRows): Uint8Array | null {
+  const tags = [...rows.tags.byLower].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, col]) => col.values);
+  const first = new Map<string, number>();
+  const parts: Array<string | number> = [];
+  let folded: Uint8Array | null = null;
+  for (let i = 0; i < rows.time.length; i++) {
+    // Time, then each tag column's value ("" where the row has none: an empty tag is no tag). U+0001 is the
+    // separator: a tag value holding it could meet another series' key.
+    parts.length = 1;
+    parts[0] = rows.time[i]!;
+    for (const values of tags) parts.push(values[i] ?? "");
+    const key = parts.join("\u0001");
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, i);
+      continue;
+    }
+    folded ??= new Uint8Array(rows.time.length);
+    folded[i] = 1;
+    for (const col of rows.fields.byLower.values()) {
+      const v = col.values[i];
+      if (v !== undefined) col.values[earlier] = v;
+    }
+  }
+  return folded;
+}
