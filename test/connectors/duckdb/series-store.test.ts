@@ -300,7 +300,9 @@ describe("DuckDB series store: point checks and merging", () => {
         { measurement: "by_method", tags: { window: "60s", method: "GET" }, fields: { count: 3, bytes: 30 }, time: T },
       ]),
       // "Method" is the column "method" (DuckDB names compare case-insensitively): the same series, its count wins.
-      store.write([{ measurement: "by_method", tags: { window: "60s", Method: "GET" }, fields: { count: 9 }, time: T }]),
+      store.write([
+        { measurement: "by_method", tags: { window: "60s", Method: "GET" }, fields: { count: 9 }, time: T },
+      ]),
     ];
     await Promise.all([first, ...together]);
     expect(await store.query({ measurement: "requests" })).toEqual([
