@@ -194,9 +194,28 @@ export interface SeriesQuery {
  * A time-series store. Writing a point with the same measurement, tag set and time as an earlier
  * one replaces its fields (InfluxDB semantics), which is what makes window writes idempotent.
  */
+/**
+ * Points of one measurement in columns, for writers of many points (the aggregate writes about one per event): row i
+ * is `time[i]` with each tag's and each field's value at i, and no object per point. An undefined or empty tag value
+ * is no tag; an undefined field value is a field the row does not carry (a row needs one field). A column may be
+ * shorter than `time`: the rows past its end do not carry it. The writer leaves the arrays alone until the write
+ * settles.
+ */
+export interface SeriesColumns {
+  measurement: string;
+  time: number[];
+  tags: Record<string, Array<string | undefined>>;
+  fields: Record<string, Array<number | string | undefined>>;
+}
+
 export interface SeriesStore {
   readonly kind: string;
   write(points: SeriesPoint[]): Promise<void>;
+  /**
+   * Optional: the same as `write` of the points the columns hold, for a store that keeps them without a point object
+   * per row. Writers call `writeSeriesColumns` (series-columns.ts), which writes the points to a store without it.
+   */
+  writeColumns?(columns: SeriesColumns[]): Promise<void>;
   /** Points ordered by time, then by tag set. */
   query(query: SeriesQuery): Promise<SeriesPoint[]>;
   /** Names of measurements that hold data. */

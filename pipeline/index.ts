@@ -11,6 +11,8 @@ export type { Context, Logger, LogLevel, Metrics } from "../connectors/context.t
 export { createLogger, MetricsRegistry, silentContext } from "../connectors/context.ts";
 export type { ErrorCode } from "../connectors/errors.ts";
 export { isLogbenchError, LogbenchError } from "../connectors/errors.ts";
+/** Points in columns written through a store's `writeColumns`, or as points to a store without it. */
+export { writeSeriesColumns } from "../connectors/series-columns.ts";
 // ─── Connectors (opened from a config) ───────────────────────────────────────────────────────────
 export type {
   ArchiveStore,
@@ -18,6 +20,7 @@ export type {
   BusMessage,
   FileStatus,
   PartitionRange,
+  SeriesColumns,
   SeriesPoint,
   SeriesQuery,
   SeriesStore,

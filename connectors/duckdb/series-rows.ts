@@ -9,15 +9,20 @@
  * first await.
  */
 import { LogbenchError } from "../errors.ts";
-import type { SeriesPoint } from "../types.ts";
+import type { SeriesColumns, SeriesPoint } from "../types.ts";
 
 export type FieldValue = number | string;
 
-/** One tag or field column. `values[i]` is row i's value, undefined where the row does not carry it. */
+/**
+ * One tag or field column. `values[i]` is row i's value, undefined where the row does not carry it (a tag's empty
+ * value is no tag either).
+ */
 export interface RowColumn<T> {
   /** The name as first written (DuckDB identifiers compare case-insensitively: later spellings land here too). */
   name: string;
   values: Array<T | undefined>;
+  /** The writer's own array (writeColumns): copied before anything here changes it. */
+  borrowed?: boolean;
 }
 
 export interface MeasurementRows {
@@ -33,6 +38,24 @@ export class ColumnSet<T> {
   private readonly bySpelling = new Map<string, RowColumn<T>>();
   /** Lower-case name → column: one per column, in the order they were first written. */
   readonly byLower = new Map<string, RowColumn<T>>();
+
+  /** Takes the writer's array as the column's values, or merges it into the column of that name already there. */
+  borrow(name: string, values: Array<T | undefined>): void {
+    const lower = name.toLowerCase();
+    const col = this.byLower.get(lower);
+    if (!col) {
+      const fresh = { name, values, borrowed: true };
+      this.byLower.set(lower, fresh);
+      this.bySpelling.set(name, fresh);
+      return;
+    }
+    // "Method" and "method" in one write's columns: one column, the later name's values win where it has them.
+    if (col.borrowed) {
+      col.values = col.values.slice();
+      col.borrowed = false;
+    }
+    for (let i = 0; i < values.length; i++) if (values[i] !== undefined) col.values[i] = values[i];
+  }
 
   column(name: string): RowColumn<T> {
     let col = this.bySpelling.get(name);
@@ -105,6 +128,59 @@ export function toRows(points: readonly SeriesPoint[]): Map<string, MeasurementR
   return out;
 }
 
+/**
+ * Validates the writer's columns (nothing is kept when one is refused) and takes them as rows without copying: the
+ * writer leaves them alone until the write settles. Several columns of one measurement go one after the other.
+ */
+export function columnsToRows(columns: readonly SeriesColumns[]): Map<string, MeasurementRows> {
+  const parts: Array<Map<string, MeasurementRows>> = [];
+  for (const c of columns) {
+    const n = c.time.length;
+    if (n === 0) continue;
+    const bad = (row: number, why: string) =>
+      new LogbenchError("BAD_REQUEST", `point of "${c.measurement}" at ${c.time[row]}: ${why}`, { retryable: false });
+    if (!c.measurement) throw bad(0, "empty measurement name");
+    let time = c.time;
+    for (let i = 0; i < n; i++) {
+      const t = time[i]!;
+      if (!Number.isFinite(t)) throw bad(i, "time is not a finite number");
+      if (t !== Math.floor(t)) {
+        if (time === c.time) time = c.time.slice();
+        time[i] = Math.floor(t);
+      }
+    }
+    const rows: MeasurementRows = { time, tags: new ColumnSet(), fields: new ColumnSet() };
+    const carried = new Uint8Array(n);
+    for (const k in c.fields) {
+      if (reservedName(k)) throw bad(0, `"${k}" cannot be a tag or field name`);
+      const values = c.fields[k]!;
+      for (let i = 0; i < values.length && i < n; i++) {
+        const v = values[i];
+        if (v === undefined) continue;
+        if (typeof v !== "string" && (typeof v !== "number" || !Number.isFinite(v)))
+          throw bad(i, `field "${k}" is not a finite number or a string`);
+        carried[i] = 1;
+      }
+      rows.fields.borrow(k, values.length > n ? values.slice(0, n) : values);
+    }
+    const missing = carried.indexOf(0);
+    if (missing >= 0) throw bad(missing, "a point needs at least one field");
+    for (const k in c.tags) {
+      if (reservedName(k)) throw bad(0, `"${k}" cannot be a tag or field name`);
+      if (rows.fields.has(k)) throw bad(0, `"${k}" is both a tag and a field`);
+      const values = c.tags[k]!;
+      rows.tags.borrow(k, values.length > n ? values.slice(0, n) : values);
+    }
+    parts.push(new Map([[c.measurement, rows]]));
+  }
+  if (parts.length === 0) return new Map();
+  const names = new Set(parts.map((p) => [...p.keys()][0]!));
+  if (names.size < parts.length) return concatRows(parts);
+  const out = new Map<string, MeasurementRows>();
+  for (const p of parts) for (const [m, rows] of p) out.set(m, rows);
+  return out;
+}
+
 /** The rows of several writes in their order, one set of columns per measurement (a write's own is not copied). */
 export function concatRows(writes: ReadonlyArray<Map<string, MeasurementRows>>): Map<string, MeasurementRows> {
   if (writes.length === 1) return writes[0]!;
@@ -163,7 +239,12 @@ export function foldRepeats(rows: MeasurementRows): Uint8Array | null {
     folded[i] = 1;
     for (const col of rows.fields.byLower.values()) {
       const v = col.values[i];
-      if (v !== undefined) col.values[earlier] = v;
+      if (v === undefined) continue;
+      if (col.borrowed) {
+        col.values = col.values.slice();
+        col.borrowed = false;
+      }
+      col.values[earlier] = v;
     }
   }
   return folded;

@@ -12,7 +12,9 @@
  * `epoch_ms(time)` gives the number back. New tag or field keys are added with ALTER TABLE.
  *
  * A point is identified by (time, tag set): a second write of the same point updates the fields it carries
- * and keeps the others (InfluxDB field merge), through one MERGE INTO per measurement. Each `write` is one
+ * and keeps the others (InfluxDB field merge), through one MERGE INTO per measurement. A write's points are kept
+ * in columns (series-rows.ts) until its transaction appends them; `writeColumns` takes a writer's columns as they
+ * are, with no object per point. Each `write` is one
  * transaction; writes made while one is under way are merged into the next transaction (group commit), each
  * caller still hearing about its own points only. The file is held open between writes and given up to
  * another process that asks for it, or after 3 s without writes (holdDuckDb in connection.ts); queries
@@ -22,10 +24,12 @@
 
 import type { Context } from "../context.ts";
 import { LogbenchError, wrapError } from "../errors.ts";
+import { rowsIn } from "../series-columns.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
 import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
 import {
+  columnsToRows,
   concatRows,
   type FieldValue,
   foldRepeats,
@@ -122,21 +126,30 @@ export function createDuckDbSeriesStore(
     }
   };
 
+  /** Queues a write's rows for the next transaction; resolves when that transaction has committed them. */
+  const enqueue = async (rows: Map<string, MeasurementRows>, points: number) => {
+    if (rows.size === 0) return;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        pending.push({ rows, resolve, reject });
+        if (!writing) void drain();
+      });
+    } catch (err) {
+      throw wrapError(`writing ${points} points to DuckDB file ${file}`, err);
+    }
+  };
+
   return {
     kind: "duckdb",
 
     async write(points) {
       assertOpen();
-      const rows = toRows(points);
-      if (rows.size === 0) return;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          pending.push({ rows, resolve, reject });
-          if (!writing) void drain();
-        });
-      } catch (err) {
-        throw wrapError(`writing ${points.length} points to DuckDB file ${file}`, err);
-      }
+      await enqueue(toRows(points), points.length);
+    },
+
+    async writeColumns(columns) {
+      assertOpen();
+      await enqueue(columnsToRows(columns), rowsIn(columns));
     },
 
     async query(q) {
@@ -287,7 +300,7 @@ async function appendIncoming(conn: DuckDBConnection, plan: MeasurementWrite): P
     appender.appendDouble(rows.time[i]!);
     for (const c of tagCols) {
       const v = c.source?.values[i];
-      if (v === undefined) appender.appendNull();
+      if (v === undefined || v === "") appender.appendNull();
       else appender.appendVarchar(v);
     }
     for (const f of fieldCols) {

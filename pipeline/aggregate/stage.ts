@@ -12,11 +12,12 @@
  */
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError } from "../../connectors/errors.ts";
+import { columnsOfPoints, writeSeriesColumns } from "../../connectors/series-columns.ts";
 import type {
   Bus,
   BusMessage,
   CommittedOffset,
-  SeriesPoint,
+  SeriesColumns,
   SeriesStore,
   Subscription,
 } from "../../connectors/types.ts";
@@ -27,7 +28,7 @@ import { MEASUREMENTS, type WindowSummary } from "../model/window.ts";
 import type { BusLosses } from "../observe/bus-losses.ts";
 import { retryWhileRunning } from "../retry.ts";
 import { LateCounts } from "./late.ts";
-import { summarize, windowPoints } from "./window-points.ts";
+import { summarize, WindowColumns } from "./window-points.ts";
 import { type WindowSpec, windowSpecs } from "./window-spec.ts";
 import { PartitionWindows, type WindowState } from "./window-state.ts";
 
@@ -91,7 +92,10 @@ function partitionState(
 
 /** What one flush writes and commits, taken from the windows at one instant. */
 interface FlushSnapshot {
-  points: SeriesPoint[];
+  /** The changed windows' series and the late counts, in columns (no object per point lives across the write). */
+  columns: SeriesColumns[];
+  /** Rows of `columns`. */
+  points: number;
   changed: boolean;
   next: number;
   resume: number;
@@ -376,12 +380,15 @@ export class AggregateStage {
     this.closeIdle(partition, st, Date.now());
     const { changed } = st.windows.drain();
     const late = st.late.drain(st.next);
-    const points = changed.flatMap((s) => windowPoints(s, partition, config.topK)).concat(late);
+    const windows = new WindowColumns(config.topK);
+    for (const s of changed) windows.add(s, partition);
+    const columns = windows.columns().concat(columnsOfPoints(late));
     for (const s of changed) s.dirty = false;
     const ws = Object.fromEntries(st.windows.watermarks);
     const newest = Math.max(st.windows.fallbackWatermark, ...Object.values(ws));
     const snapshot: FlushSnapshot = {
-      points,
+      columns,
+      points: windows.rows + late.length,
       changed: changed.length > 0,
       next: st.next,
       resume: st.windows.resumeOffset(st.next),
@@ -468,14 +475,14 @@ export class AggregateStage {
   private async write(partition: number, st: PartitionState, snap: FlushSnapshot): Promise<void> {
     if (st.broken) return;
     const { series, ctx } = this.deps;
-    if (snap.points.length) {
+    if (snap.points > 0) {
       try {
-        await this.retrying(() => series.write(snap.points));
+        await this.retrying(() => writeSeriesColumns(series, snap.columns));
       } catch (err) {
         st.broken = true;
         throw err;
       }
-      ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, snap.points.length);
+      ctx.metrics.inc("logbench_aggregate_sent_total", { topic: this.deps.topic }, snap.points);
     }
     if (snap.next === 0) return;
     const { checkpoint } = snap;

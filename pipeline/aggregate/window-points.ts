@@ -2,7 +2,8 @@
  * A window's series points (DESIGN §5) and the merges over windows: what the live API shows for one window start,
  * and what `logbench query --summary` answers for any range from the stored sketches.
  */
-import type { SeriesPoint } from "../../connectors/types.ts";
+import { pointsOfColumns } from "../../connectors/series-columns.ts";
+import type { SeriesColumns, SeriesPoint } from "../../connectors/types.ts";
 import { emptyWindowSummary, MEASUREMENTS, type RankedValue, type WindowSummary } from "../model/window.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
 import type { WindowSpec } from "./window-spec.ts";
@@ -12,63 +13,109 @@ function statusLabel(status: number): string {
   return status < 0 ? "-" : String(status);
 }
 
-/** The series points of one window of one partition. Writing them twice overwrites. */
+/** One measurement's columns as the windows fill them: the window, source and partition tags, one more tag or none. */
+interface WindowTable {
+  columns: SeriesColumns;
+  window: string[];
+  source: string[];
+  partition: string[];
+  /** The measurement's own tag (method, status, rank…), or null. */
+  tag: string[] | null;
+  fields: Array<Array<number | string>>;
+}
+
+/**
+ * The series of windows in columns, one SeriesColumns per measurement (DESIGN §5): what a flush writes, with no
+ * object per point (a point per object, kept for the length of the write, was most of what the aggregate's garbage
+ * collector promoted: docs/benchmarks.md). Writing the same window twice overwrites.
+ */
+export class WindowColumns {
+  private readonly tables = new Map<string, WindowTable>();
+  /** Rows added (series points). */
+  rows = 0;
+
+  constructor(private readonly topK: number) {}
+
+  /** Adds the series of one window of one partition. */
+  add(state: WindowState, partition: number): this {
+    const label = state.spec.label;
+    const source = state.source;
+    const part = String(partition);
+    const time = state.start;
+    const row = (t: WindowTable, tag: string | null, ...values: Array<number | string>) => {
+      t.columns.time.push(time);
+      t.window.push(label);
+      t.source.push(source);
+      t.partition.push(part);
+      if (t.tag) t.tag.push(tag!);
+      for (let i = 0; i < values.length; i++) t.fields[i]!.push(values[i]!);
+      this.rows++;
+    };
+    const requests = this.table(MEASUREMENTS.requests, null, REQUEST_FIELDS);
+    row(requests, null, state.count, state.bytes, state.status4xx, state.status5xx, state.hosts.count());
+    // The summaries themselves, so unique hosts and top-k over any range are merged, never added up.
+    const sketches = this.table(MEASUREMENTS.sketches, null, SKETCH_FIELDS);
+    row(sketches, null, state.hosts.serialize(), state.paths.serialize(), state.topHosts.serialize());
+    const counts = (measurement: string, tag: string, byTag: Map<string, number>) => {
+      if (byTag.size === 0) return;
+      const t = this.table(measurement, tag, COUNT_FIELDS);
+      for (const [value, count] of byTag) row(t, value, count);
+    };
+    counts(MEASUREMENTS.byMethod, "method", state.byMethod);
+    if (state.byStatus.size > 0) {
+      const t = this.table(MEASUREMENTS.byStatus, "status", COUNT_FIELDS);
+      for (const [status, count] of state.byStatus) row(t, statusLabel(status), count);
+    }
+    counts(MEASUREMENTS.byBrowser, "browser", state.byBrowser);
+    counts(MEASUREMENTS.byOs, "os", state.byOs);
+    counts(MEASUREMENTS.byStatusClass, "status_class", state.byStatusClass);
+    const ranked = (measurement: string, sketch: SpaceSaving) => {
+      const top = sketch.top(this.topK);
+      if (top.length === 0) return;
+      const t = this.table(measurement, "rank", RANKED_FIELDS);
+      top.forEach((r, i) => row(t, String(i + 1), r.value, r.count));
+    };
+    ranked(MEASUREMENTS.topPaths, state.paths);
+    ranked(MEASUREMENTS.topHosts, state.topHosts);
+    return this;
+  }
+
+  /** The columns, one per measurement that has rows. */
+  columns(): SeriesColumns[] {
+    return [...this.tables.values()].map((t) => t.columns);
+  }
+
+  private table(measurement: string, tag: string | null, fieldNames: readonly string[]): WindowTable {
+    let t = this.tables.get(measurement);
+    if (!t) {
+      const window: string[] = [];
+      const source: string[] = [];
+      const partition: string[] = [];
+      const tags: SeriesColumns["tags"] = { window, source, partition };
+      const own: string[] | null = tag ? [] : null;
+      if (tag) tags[tag] = own!;
+      const fields: WindowTable["fields"] = [];
+      const byName: SeriesColumns["fields"] = {};
+      for (const name of fieldNames) {
+        const values: Array<number | string> = [];
+        fields.push(values);
+        byName[name] = values;
+      }
+      t = { columns: { measurement, time: [], tags, fields: byName }, window, source, partition, tag: own, fields };
+      this.tables.set(measurement, t);
+    }
+    return t;
+  }
+}
+
+const REQUEST_FIELDS = ["count", "bytes", "status_4xx", "status_5xx", "unique_hosts"];
+const SKETCH_FIELDS = ["hosts", "paths", "top_hosts"];
+const COUNT_FIELDS = ["count"];
+const RANKED_FIELDS = ["value", "count"];
+
+/** The series points of one window of one partition (WindowColumns' rows as points). */
 export function windowPoints(state: WindowState, partition: number, topK: number): SeriesPoint[] {
-  const tags = { window: state.spec.label, source: state.source, partition: String(partition) };
-  const time = state.start;
-  const points: SeriesPoint[] = [
-    {
-      measurement: MEASUREMENTS.requests,
-      tags,
-      time,
-      fields: {
-        count: state.count,
-        bytes: state.bytes,
-        status_4xx: state.status4xx,
-        status_5xx: state.status5xx,
-        unique_hosts: state.hosts.count(),
-      },
-    },
-    {
-      // The summaries themselves, so unique hosts and top-k over any range are merged, never added up.
-      measurement: MEASUREMENTS.sketches,
-      tags,
-      time,
-      fields: {
-        hosts: state.hosts.serialize(),
-        paths: state.paths.serialize(),
-        top_hosts: state.topHosts.serialize(),
-      },
-    },
-  ];
-  for (const [method, count] of state.byMethod)
-    points.push({ measurement: MEASUREMENTS.byMethod, tags: { ...tags, method }, time, fields: { count } });
-  for (const [status, count] of state.byStatus)
-    points.push({
-      measurement: MEASUREMENTS.byStatus,
-      tags: { ...tags, status: statusLabel(status) },
-      time,
-      fields: { count },
-    });
-  const counts = (measurement: string, tag: string, byTag: Map<string, number>) => {
-    for (const [value, count] of byTag)
-      points.push({ measurement, tags: { ...tags, [tag]: value }, time, fields: { count } });
-  };
-  counts(MEASUREMENTS.byBrowser, "browser", state.byBrowser);
-  counts(MEASUREMENTS.byOs, "os", state.byOs);
-  counts(MEASUREMENTS.byStatusClass, "status_class", state.byStatusClass);
-  const ranked = (measurement: string, sketch: SpaceSaving) =>
-    sketch.top(topK).forEach((r, i) => {
-      points.push({
-        measurement,
-        tags: { ...tags, rank: String(i + 1) },
-        time,
-        fields: { value: r.value, count: r.count },
-      });
-    });
-  ranked(MEASUREMENTS.topPaths, state.paths);
-  ranked(MEASUREMENTS.topHosts, state.topHosts);
-  return points;
+  return pointsOfColumns(new WindowColumns(topK).add(state, partition).columns());
 }
 
 /** Merge the states of one window start (several partitions and sources) into what the live API shows. */

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isLogbenchError } from "../../connectors/errors.ts";
-import type { SeriesPoint, SeriesStore } from "../../connectors/types.ts";
+import { writeSeriesColumns } from "../../connectors/series-columns.ts";
+import type { SeriesColumns, SeriesPoint, SeriesStore } from "../../connectors/types.ts";
 
 /** 1995-07-01T00:00:00Z, the first day of the NASA-HTTP sample. */
 const T0 = Date.UTC(1995, 6, 1);
@@ -174,6 +175,51 @@ export function seriesStoreContract(name: string, make: () => Promise<SeriesStor
       }
       expect(await store.query({ measurement: "requests" })).toEqual([]);
       await expect(store.write([])).resolves.toBeUndefined();
+    });
+
+    it("takes points in columns as the same points (its writeColumns, or its write when it has none)", async () => {
+      await store.write([point("requests", { window: "60s", source: "nasa" }, { count: 1, bytes: 100 }, T0)]);
+      const columns: SeriesColumns[] = [
+        {
+          measurement: "requests",
+          // A fraction of a millisecond is dropped, as by write.
+          time: [T0, T0 + MIN + 0.75, T0 + 2 * MIN],
+          // An empty or missing tag is no tag; the source column ends before the last row.
+          tags: { window: ["60s", "60s", "60s"], source: ["nasa", ""] },
+          // The first row leaves `bytes` out: the point already there keeps it (field merge).
+          fields: { count: [5, 6, 7], bytes: [undefined, 60, 70] },
+        },
+        { measurement: "top_paths", time: [T0], tags: { rank: ["1"] }, fields: { value: ["/"], count: [9] } },
+        // A second part of one measurement in the same call.
+        { measurement: "requests", time: [T0 + 3 * MIN], tags: { window: ["60s"] }, fields: { count: [8] } },
+      ];
+      await writeSeriesColumns(store, columns);
+      expect(await store.query({ measurement: "requests" })).toEqual([
+        point("requests", { window: "60s", source: "nasa" }, { count: 5, bytes: 100 }, T0),
+        point("requests", { window: "60s" }, { count: 6, bytes: 60 }, T0 + MIN),
+        point("requests", { window: "60s" }, { count: 7, bytes: 70 }, T0 + 2 * MIN),
+        point("requests", { window: "60s" }, { count: 8 }, T0 + 3 * MIN),
+      ]);
+      expect(await store.query({ measurement: "top_paths" })).toEqual([
+        point("top_paths", { rank: "1" }, { value: "/", count: 9 }, T0),
+      ]);
+      // The writer's arrays are as they were.
+      expect(columns[0]!.time).toEqual([T0, T0 + MIN + 0.75, T0 + 2 * MIN]);
+      expect(columns[0]!.fields.bytes).toEqual([undefined, 60, 70]);
+      // A row without a field, or a value that is not a finite number, is refused and nothing of its write is kept.
+      for (const bad of [
+        [undefined, undefined],
+        [1, Number.NaN],
+      ]) {
+        const err = await writeSeriesColumns(store, [
+          { measurement: "late", time: [T0, T0 + MIN], tags: { window: ["60s", "60s"] }, fields: { count: bad } },
+        ]).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(isLogbenchError(err, "BAD_REQUEST"), String(err)).toBe(true);
+      }
+      expect(await store.query({ measurement: "late" })).toEqual([]);
     });
   });
 }

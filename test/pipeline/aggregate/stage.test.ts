@@ -201,14 +201,22 @@ describe("AggregateStage", () => {
     const started = new Promise<void>((r) => {
       firstWriteStarted = r;
     });
+    const held = async () => {
+      if (writes++ === 0) {
+        firstWriteStarted();
+        await gate;
+      }
+    };
+    // Both ways in are held: the stage writes columns to a store that takes them.
     const gated: SeriesStore = {
       ...series,
       write: async (points) => {
-        if (writes++ === 0) {
-          firstWriteStarted();
-          await gate;
-        }
+        await held();
         return series.write(points);
+      },
+      writeColumns: async (columns) => {
+        await held();
+        return series.writeColumns!(columns);
       },
     };
     // Every commit the stage makes, in order.
