@@ -44,8 +44,14 @@ export function columnsOfPoints(points: readonly SeriesPoint[]): SeriesColumns[]
     }
     const row = c.time.length;
     c.time.push(p.time);
-    for (const k in p.tags) (c.tags[k] ??= [])[row] = p.tags[k];
-    for (const k in p.fields) (c.fields[k] ??= [])[row] = p.fields[k];
+    for (const k in p.tags) {
+      c.tags[k] ??= [];
+      c.tags[k][row] = p.tags[k];
+    }
+    for (const k in p.fields) {
+      c.fields[k] ??= [];
+      c.fields[k][row] = p.fields[k];
+    }
   }
   return [...out.values()];
 }

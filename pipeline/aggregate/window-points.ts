@@ -73,7 +73,7 @@ export class WindowColumns {
       const top = sketch.top(this.topK);
       if (top.length === 0) return;
       const t = this.table(measurement, "rank", RANKED_FIELDS);
-      top.forEach((r, i) => row(t, String(i + 1), r.value, r.count));
+      for (let i = 0; i < top.length; i++) row(t, String(i + 1), top[i]!.value, top[i]!.count);
     };
     ranked(MEASUREMENTS.topPaths, state.paths);
     ranked(MEASUREMENTS.topHosts, state.topHosts);
