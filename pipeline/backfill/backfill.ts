@@ -3,7 +3,7 @@
  *
  * Into the series: the archived Parquet of the event-time range (hour buckets, mirrored to this machine when the
  * archive is on HDFS) is read per bus partition (the file names carry it), hour by hour, each hour's files in offset
- * order, through the aggregate stage's own window code (PartitionWindows, windowPoints) with no watermark: every
+ * order, through the aggregate stage's own window code (PartitionWindows, WindowColumns) with no watermark: every
  * event counts, however late it was. After each hour the windows that cannot receive more (end ≤ the next hour) are
  * written and forgotten, so memory holds about one hour. A window's points carry the same tags and time as the live
  * run's, so they overwrite them; written are the windows of each kind whose start lies in [from aligned down to the
@@ -15,8 +15,9 @@
  */
 import type { Context } from "../../connectors/context.ts";
 import { queryRows, withDuckDb } from "../../connectors/duckdb/connection.ts";
-import type { ArchiveStore, SeriesPoint, SeriesStore } from "../../connectors/types.ts";
-import { windowPoints } from "../aggregate/window-points.ts";
+import { writeSeriesColumns } from "../../connectors/series-columns.ts";
+import type { ArchiveStore, SeriesStore } from "../../connectors/types.ts";
+import { WindowColumns } from "../aggregate/window-points.ts";
 import { type WindowSpec, windowSpecs } from "../aggregate/window-spec.ts";
 import { PartitionWindows, type WindowState } from "../aggregate/window-state.ts";
 import type { Config } from "../config/schema.ts";
@@ -129,10 +130,10 @@ export async function backfillSeries(
     const paths = await localPaths(config, archive, files);
     let offset = 0;
     // Points are written in large batches: each write is one transaction (and, on DuckDB, one open of the file).
-    let pending: SeriesPoint[] = [];
+    let pending = new WindowColumns(topK);
     const flush = async () => {
-      if (pending.length) await series.write(pending);
-      pending = [];
+      if (pending.rows) await writeSeriesColumns(series, pending.columns());
+      pending = new WindowColumns(topK);
     };
     const write = async (states: WindowState[]) => {
       const keep = states.filter(
@@ -141,13 +142,11 @@ export async function backfillSeries(
           s.start < p.to &&
           (options.filter ? options.filter(s, partition) : true),
       );
-      for (const s of keep) {
-        const points = windowPoints(s, partition, topK);
-        for (const p of points) pending.push(p);
-        progress.points += points.length;
-      }
+      const before = pending.rows;
+      for (const s of keep) pending.add(s, partition);
+      progress.points += pending.rows - before;
       progress.windows += keep.length;
-      if (pending.length >= 20_000) await flush();
+      if (pending.rows >= 20_000) await flush();
     };
     await readEvents(paths, p.readFrom, p.readTo, async (i, events) => {
       for (const e of events) windows.add(e, offset++);
