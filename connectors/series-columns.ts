@@ -39,7 +39,8 @@ export function columnsOfPoints(points: readonly SeriesPoint[]): SeriesColumns[]
   for (const p of points) {
     let c = out.get(p.measurement);
     if (!c) {
-      c = { measurement: p.measurement, time: [], tags: {}, fields: {} };
+      // No prototype: a tag or field named "constructor" is a name like any other.
+      c = { measurement: p.measurement, time: [], tags: Object.create(null), fields: Object.create(null) };
       out.set(p.measurement, c);
     }
     const row = c.time.length;

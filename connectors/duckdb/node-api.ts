@@ -11,7 +11,5 @@ const api = createRequire(import.meta.url)("@duckdb/node-api") as typeof NodeApi
 
 export const DuckDBInstance = api.DuckDBInstance;
 export type DuckDBInstance = NodeApi.DuckDBInstance;
-export const DuckDBTimestampValue = api.DuckDBTimestampValue;
-export type DuckDBTimestampValue = NodeApi.DuckDBTimestampValue;
 export const DuckDBTimestampMillisecondsValue = api.DuckDBTimestampMillisecondsValue;
 export type DuckDBTimestampMillisecondsValue = NodeApi.DuckDBTimestampMillisecondsValue;

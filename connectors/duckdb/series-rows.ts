@@ -9,6 +9,7 @@
  * first await.
  */
 import { LogbenchError } from "../errors.ts";
+import { columnsOfPoints } from "../series-columns.ts";
 import type { SeriesColumns, SeriesPoint } from "../types.ts";
 
 export type FieldValue = number | string;
@@ -83,49 +84,13 @@ function emptyRows(): MeasurementRows {
   return { time: [], tags: new ColumnSet(), fields: new ColumnSet() };
 }
 
-function badPoint(p: SeriesPoint, why: string): LogbenchError {
-  return new LogbenchError("BAD_REQUEST", `point of "${p.measurement}" at ${p.time}: ${why}`, { retryable: false });
-}
-
 function reservedName(k: string): boolean {
   return k === "" || k.toLowerCase() === "time";
 }
 
-/**
- * Validates every point (nothing is kept when one is refused) and puts them in columns by measurement. An empty tag
- * value is no tag. Written in plain loops: this runs for every point the aggregate writes.
- */
+/** The points in columns, validated as `columnsToRows` does (one check for both ways in). */
 export function toRows(points: readonly SeriesPoint[]): Map<string, MeasurementRows> {
-  const out = new Map<string, MeasurementRows>();
-  for (const p of points) {
-    if (!p.measurement) throw badPoint(p, "empty measurement name");
-    if (!Number.isFinite(p.time)) throw badPoint(p, "time is not a finite number");
-    let rows = out.get(p.measurement);
-    if (!rows) {
-      rows = emptyRows();
-      out.set(p.measurement, rows);
-    }
-    const r = rows.time.length;
-    let fields = 0;
-    for (const k in p.fields) {
-      const v = p.fields[k];
-      if (typeof v !== "string" && (typeof v !== "number" || !Number.isFinite(v)))
-        throw badPoint(p, `field "${k}" is not a finite number or a string`);
-      if (reservedName(k)) throw badPoint(p, `"${k}" cannot be a tag or field name`);
-      if (rows.tags.has(k)) throw badPoint(p, `"${k}" is both a tag and a field`);
-      rows.fields.column(k).values[r] = v;
-      fields++;
-    }
-    if (fields === 0) throw badPoint(p, "a point needs at least one field");
-    for (const k in p.tags) {
-      if (reservedName(k)) throw badPoint(p, `"${k}" cannot be a tag or field name`);
-      if (rows.fields.has(k)) throw badPoint(p, `"${k}" is both a tag and a field`);
-      const v = p.tags[k]!;
-      if (v !== "") rows.tags.column(k).values[r] = v;
-    }
-    rows.time.push(Math.floor(p.time));
-  }
-  return out;
+  return columnsToRows(columnsOfPoints(points));
 }
 
 /**
@@ -133,7 +98,7 @@ export function toRows(points: readonly SeriesPoint[]): Map<string, MeasurementR
  * writer leaves them alone until the write settles. Several columns of one measurement go one after the other.
  */
 export function columnsToRows(columns: readonly SeriesColumns[]): Map<string, MeasurementRows> {
-  const parts: Array<Map<string, MeasurementRows>> = [];
+  const parts: Array<{ measurement: string; rows: MeasurementRows }> = [];
   for (const c of columns) {
     const n = c.time.length;
     if (n === 0) continue;
@@ -171,13 +136,12 @@ export function columnsToRows(columns: readonly SeriesColumns[]): Map<string, Me
       const values = c.tags[k]!;
       rows.tags.borrow(k, values.length > n ? values.slice(0, n) : values);
     }
-    parts.push(new Map([[c.measurement, rows]]));
+    parts.push({ measurement: c.measurement, rows });
   }
-  if (parts.length === 0) return new Map();
-  const names = new Set(parts.map((p) => [...p.keys()][0]!));
-  if (names.size < parts.length) return concatRows(parts);
   const out = new Map<string, MeasurementRows>();
-  for (const p of parts) for (const [m, rows] of p) out.set(m, rows);
+  for (const { measurement, rows } of parts) out.set(measurement, rows);
+  // Two parts of one measurement: one after the other, copied into one set of columns.
+  if (out.size < parts.length) return concatRows(parts.map(({ measurement, rows }) => new Map([[measurement, rows]])));
   return out;
 }
 

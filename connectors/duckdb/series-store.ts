@@ -210,8 +210,11 @@ interface MeasurementWrite {
   fieldCols: Array<{ name: string; kind: ColumnKind; source: RowColumn<FieldValue> }>;
 }
 
-/** The column kind a field's values need: strings, or numbers (BIGINT while every one is a safe integer). */
-function columnKind(measurement: string, col: RowColumn<FieldValue>): ColumnKind {
+/**
+ * The column kind a field's values need: strings, or numbers (BIGINT while every one is a safe integer); null when
+ * no row carries it (the write leaves that field alone, whatever its column holds).
+ */
+function columnKind(measurement: string, col: RowColumn<FieldValue>): ColumnKind | null {
   let kind: ColumnKind | null = null;
   for (const v of col.values) {
     if (v === undefined) continue;
@@ -220,7 +223,7 @@ function columnKind(measurement: string, col: RowColumn<FieldValue>): ColumnKind
       throw new LogbenchError("BAD_REQUEST", `field "${col.name}" of ${measurement} gets both strings and numbers`);
     if (kind !== "DOUBLE") kind = k;
   }
-  return kind ?? "BIGINT";
+  return kind;
 }
 
 /** Checks the rows against the measurement's table and creates or widens it (rare: its own statements). */
@@ -233,8 +236,13 @@ async function prepareMeasurement(
 ): Promise<MeasurementWrite> {
   const table = quoteIdent(measurement);
   const wanted = new Map<string, ColumnKind>();
-  for (const col of rows.tags.byLower.values()) wanted.set(col.name, "tag");
-  for (const col of rows.fields.byLower.values()) wanted.set(col.name, columnKind(measurement, col));
+  // A column no row carries is not part of the write (a writer's columns may have one).
+  for (const col of rows.tags.byLower.values())
+    if (col.values.some((v) => v !== undefined && v !== "")) wanted.set(col.name, "tag");
+  for (const col of rows.fields.byLower.values()) {
+    const kind = columnKind(measurement, col);
+    if (kind) wanted.set(col.name, kind);
+  }
   const existing = await schemas.columns(conn, measurement);
   if (existing === null) {
     schemas.forget(measurement);
@@ -274,7 +282,7 @@ async function prepareMeasurement(
     if (kind === "tag") tagCols.push({ name, source: rows.tags.get(name) ?? null });
     else {
       const source = rows.fields.get(name);
-      if (source) fieldCols.push({ name, kind, source });
+      if (source && wanted.has(source.name)) fieldCols.push({ name, kind, source });
     }
   }
   return { table, incoming: `${INCOMING}_${index}`, rows, folded: foldRepeats(rows), tagCols, fieldCols };

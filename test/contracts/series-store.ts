@@ -206,6 +206,19 @@ export function seriesStoreContract(name: string, make: () => Promise<SeriesStor
       // The writer's arrays are as they were.
       expect(columns[0]!.time).toEqual([T0, T0 + MIN + 0.75, T0 + 2 * MIN]);
       expect(columns[0]!.fields.bytes).toEqual([undefined, 60, 70]);
+      // One series twice in one part: the later row's fields win. A column no row carries leaves that field alone,
+      // whatever it holds (strings here: no number goes in). The writer's arrays stay as they were.
+      const again: SeriesColumns = {
+        measurement: "top_paths",
+        time: [T0, T0],
+        tags: { rank: ["1", "1"] },
+        fields: { value: [undefined, undefined], count: [10, 11] },
+      };
+      await writeSeriesColumns(store, [again]);
+      expect(await store.query({ measurement: "top_paths" })).toEqual([
+        point("top_paths", { rank: "1" }, { value: "/", count: 11 }, T0),
+      ]);
+      expect(again.fields).toEqual({ value: [undefined, undefined], count: [10, 11] });
       // A row without a field, or a value that is not a finite number, is refused and nothing of its write is kept.
       for (const bad of [
         [undefined, undefined],
