@@ -67,7 +67,7 @@ export class DistinctCounter {
 
   /** Compact base64 form: the sorted hashes delta-coded while exact (≤ ~20 KB), else the 16 KiB of registers. */
   serialize(): string {
-    const w = new ByteWriter();
+    const w = ByteWriter.shared();
     if (this.exact) {
       w.byte(EXACT);
       // Hashes are unsigned 32-bit: a typed array sorts them numerically without a comparator call.
@@ -94,7 +94,7 @@ export class DistinctCounter {
       let h = 0;
       for (let i = 0; i < n; i++) {
         h += r.varint();
-        c.exact!.add(h);
+        c.exact!.add(h | 0);
       }
     } else if (format === DENSE) {
       c.exact = null;
@@ -104,9 +104,11 @@ export class DistinctCounter {
     return c;
   }
 
+  /** `h` as unsigned or signed 32 bits: the exact set keeps it signed (a small integer, where half of the unsigned
+   * ones would be a heap number each, kept until the window closes). */
   private addHash(h: number): void {
     if (this.exact) {
-      this.exact.add(h);
+      this.exact.add(h | 0);
       if (this.exact.size > EXACT_LIMIT) this.toSketch();
       return;
     }

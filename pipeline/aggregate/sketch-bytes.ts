@@ -12,6 +12,15 @@ export class ByteWriter {
   private buf = new Uint8Array(256);
   private length = 0;
 
+  /**
+   * The one writer for sketches serialised one after another, emptied: a buffer per sketch per flushed window was
+   * garbage. Use it up to its `base64()` before anything else serialises.
+   */
+  static shared(): ByteWriter {
+    shared.length = 0;
+    return shared;
+  }
+
   byte(v: number): void {
     this.ensure(1);
     this.buf[this.length++] = v & 0xff;
@@ -76,6 +85,8 @@ export class ByteWriter {
     this.buf = next;
   }
 }
+
+const shared = new ByteWriter();
 
 /** Reads what ByteWriter wrote; every read past the end throws, so a truncated field is an error, not garbage. */
 export class ByteReader {

@@ -21,82 +21,96 @@ export interface Ranked {
 const FORMAT = 1;
 
 export class SpaceSaving {
-  private readonly counters = new Map<string, { count: number; error: number }>();
+  /**
+   * The counters in parallel arrays, one slot each: a window holds two sketches until it closes, and an object per
+   * counter was much of what the aggregate's scavenges copied and promoted (docs/benchmarks.md). A replaced item
+   * takes its victim's slot.
+   */
+  private readonly slots = new Map<string, number>();
+  private items: string[] = [];
+  private counts: number[] = [];
+  private errors: number[] = [];
   /** Bound on the true count of an item not kept, besides the minimum counter of a full sketch. */
   private floor = 0;
   /**
-   * Items that had the smallest count when last scanned. Counts only grow and a newcomer starts above the
+   * Slots that had the smallest count when last scanned. Counts only grow and a newcomer starts above the
    * minimum, so any candidate still at `candidateCount` is a true minimum; one O(m) scan refills the list
    * with every minimum at once, which keeps replacements O(1) amortised without allocating per update.
    */
-  private candidates: string[] = [];
+  private candidates: number[] = [];
   private candidateCount = 0;
 
   constructor(readonly capacity: number) {}
 
   /** Items kept. */
   get size(): number {
-    return this.counters.size;
+    return this.items.length;
   }
 
   add(item: string, weight = 1): void {
-    const slot = this.counters.get(item);
-    if (slot) {
-      slot.count += weight;
+    const slot = this.slots.get(item);
+    if (slot !== undefined) {
+      this.counts[slot]! += weight;
       return;
     }
-    if (this.counters.size < this.capacity) {
+    if (this.items.length < this.capacity) {
       // After a merge an unseen item may already have up to `floor` events behind it.
       const count = this.floor + weight;
-      this.counters.set(item, { count, error: this.floor });
+      this.push(item, count, this.floor);
       // A newcomer below the scanned minimum (a large weight never is) invalidates the candidates.
-      if (count < this.candidateCount) this.candidates = [];
+      if (count < this.candidateCount) this.candidates.length = 0;
       return;
     }
     // Replace one of the smallest counters: the newcomer inherits its count as its error bound.
-    const min = this.takeMinimum();
-    this.counters.set(item, { count: min + weight, error: min });
+    const victim = this.takeMinimum();
+    const min = this.counts[victim]!;
+    this.slots.delete(this.items[victim]!);
+    this.slots.set(item, victim);
+    this.items[victim] = item;
+    this.counts[victim] = min + weight;
+    this.errors[victim] = min;
   }
 
   /** Upper bound on the true count of any item that is not kept. */
   absentBound(): number {
-    if (this.counters.size < this.capacity) return this.floor;
-    let min = Number.POSITIVE_INFINITY;
-    for (const c of this.counters.values()) if (c.count < min) min = c.count;
-    return Math.max(min, this.floor);
+    if (this.items.length < this.capacity) return this.floor;
+    return Math.max(this.minimum(), this.floor);
   }
 
   /** The k largest, by count then by value so the order is deterministic. */
   top(k: number): Ranked[] {
-    // Insertion into a k-long sorted list: k is small (10) next to the counters (100), so this beats a sort.
-    const best: Ranked[] = [];
-    for (const [value, c] of this.counters) {
-      if (best.length === k && !ranksBefore(c.count, value, best[k - 1]!)) continue;
+    // Insertion of slots into a k-long sorted list: k is small (10) next to the counters (100), so this beats a sort.
+    const best: number[] = [];
+    const n = this.items.length;
+    for (let s = 0; s < n; s++) {
+      if (best.length === k && !this.ranksBefore(s, best[k - 1]!)) continue;
       let i = best.length === k ? k - 1 : best.length;
-      while (i > 0 && ranksBefore(c.count, value, best[i - 1]!)) {
+      while (i > 0 && this.ranksBefore(s, best[i - 1]!)) {
         best[i] = best[i - 1]!;
         i--;
       }
-      best[i] = { value, count: c.count, error: c.error };
+      best[i] = s;
     }
-    return best;
+    return best.map((s) => ({ value: this.items[s]!, count: this.counts[s]!, error: this.errors[s]! }));
   }
 
   /** Merge another sketch in, keeping this one's capacity and the error bound of both (see the file header). */
   merge(other: SpaceSaving): void {
     const mine = this.absentBound();
     const theirs = other.absentBound();
-    for (const [value, c] of this.counters)
-      if (!other.counters.has(value)) {
-        c.count += theirs;
-        c.error += theirs;
+    const n = this.items.length;
+    for (let s = 0; s < n; s++)
+      if (!other.slots.has(this.items[s]!)) {
+        this.counts[s]! += theirs;
+        this.errors[s]! += theirs;
       }
-    for (const [value, o] of other.counters) {
-      const slot = this.counters.get(value);
-      if (slot) {
-        slot.count += o.count;
-        slot.error += o.error;
-      } else this.counters.set(value, { count: o.count + mine, error: o.error + mine });
+    for (let o = 0; o < other.items.length; o++) {
+      const value = other.items[o]!;
+      const slot = this.slots.get(value);
+      if (slot !== undefined) {
+        this.counts[slot]! += other.counts[o]!;
+        this.errors[slot]! += other.errors[o]!;
+      } else this.push(value, other.counts[o]! + mine, other.errors[o]! + mine);
     }
     this.floor = mine + theirs;
     this.keepLargest(this.capacity);
@@ -104,21 +118,21 @@ export class SpaceSaving {
 
   /** Compact base64 form, at most `maxBytes` before base64; past that the smallest counters go into the bound. */
   serialize(maxBytes = 45_000): string {
-    const ranked = this.ranked();
-    const w = new ByteWriter();
+    const order = this.ranked();
+    const w = ByteWriter.shared();
     w.byte(FORMAT);
     w.varint(this.capacity);
     w.varint(this.floor);
-    w.varint(ranked.length);
-    for (const r of ranked) {
-      w.text(r.value);
-      w.varint(r.count);
-      w.varint(r.error);
+    w.varint(order.length);
+    for (const s of order) {
+      w.text(this.items[s]!);
+      w.varint(this.counts[s]!);
+      w.varint(this.errors[s]!);
     }
-    if (w.size <= maxBytes || ranked.length === 0) return w.base64();
+    if (w.size <= maxBytes || order.length === 0) return w.base64();
     // Too big (very long values): the smallest tenth goes into the bound, which stays a true bound.
-    const copy = SpaceSaving.fromRanked(this.capacity, this.floor, ranked);
-    copy.keepLargest(Math.floor(ranked.length * 0.9));
+    const copy = this.copy();
+    copy.keepLargest(Math.floor(order.length * 0.9));
     return copy.serialize(maxBytes);
   }
 
@@ -129,64 +143,84 @@ export class SpaceSaving {
     const capacity = r.varint();
     const floor = r.varint();
     const n = r.varint();
-    const ranked: Ranked[] = [];
-    for (let i = 0; i < n; i++) ranked.push({ value: r.text(), count: r.varint(), error: r.varint() });
+    const s = new SpaceSaving(Math.max(capacity, n));
+    s.floor = floor;
+    for (let i = 0; i < n; i++) {
+      const value = r.text();
+      const count = r.varint();
+      const error = r.varint();
+      if (s.slots.has(value)) throw new Error(`Space-Saving sketch: "${value}" is counted twice`);
+      s.push(value, count, error);
+    }
     r.end();
-    return SpaceSaving.fromRanked(capacity, floor, ranked);
+    return s;
   }
 
   /**
-   * Every counter in `top` order. One sort (the order is total: values are distinct), where `top(size)`'s
+   * Every slot in `top` order. One sort (the order is total: values are distinct), where `top(size)`'s
    * insertion is quadratic: with 100 counters it was a quarter of the file-to-aggregates path (serialize per window).
    */
-  private ranked(): Ranked[] {
-    const all: Ranked[] = [];
-    for (const [value, c] of this.counters) all.push({ value, count: c.count, error: c.error });
-    return all.sort(byRank);
+  private ranked(): number[] {
+    const order: number[] = [];
+    for (let s = 0; s < this.items.length; s++) order.push(s);
+    return order.sort((a, b) => (a === b ? 0 : this.ranksBefore(a, b) ? -1 : 1));
   }
 
-  private static fromRanked(capacity: number, floor: number, ranked: Ranked[]): SpaceSaving {
-    const s = new SpaceSaving(Math.max(capacity, ranked.length));
-    s.floor = floor;
-    for (const { value, count, error } of ranked) s.counters.set(value, { count, error });
+  /** Larger count first; equal counts by value, so every ranking is deterministic. */
+  private ranksBefore(a: number, b: number): boolean {
+    const ca = this.counts[a]!;
+    const cb = this.counts[b]!;
+    return ca > cb || (ca === cb && this.items[a]! < this.items[b]!);
+  }
+
+  private push(item: string, count: number, error: number): void {
+    this.slots.set(item, this.items.length);
+    this.items.push(item);
+    this.counts.push(count);
+    this.errors.push(error);
+  }
+
+  private copy(): SpaceSaving {
+    const s = new SpaceSaving(this.capacity);
+    s.floor = this.floor;
+    for (let i = 0; i < this.items.length; i++) s.push(this.items[i]!, this.counts[i]!, this.errors[i]!);
     return s;
   }
 
   /** Keeps the `n` largest; the largest count dropped becomes part of the bound for items not kept. */
   private keepLargest(n: number): void {
-    this.candidates = [];
-    if (this.counters.size <= n) return;
-    const all = this.ranked();
-    this.counters.clear();
-    for (const k of all.slice(0, n)) this.counters.set(k.value, { count: k.count, error: k.error });
-    this.floor = Math.max(this.floor, all[n]!.count);
+    this.candidates.length = 0;
+    if (this.items.length <= n) return;
+    const order = this.ranked();
+    const { items, counts, errors } = this;
+    this.floor = Math.max(this.floor, counts[order[n]!]!);
+    this.slots.clear();
+    this.items = [];
+    this.counts = [];
+    this.errors = [];
+    for (let i = 0; i < n; i++) this.push(items[order[i]!]!, counts[order[i]!]!, errors[order[i]!]!);
   }
 
-  /** Removes one minimum counter and returns its count. */
+  private minimum(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (let s = 0; s < this.counts.length; s++) if (this.counts[s]! < min) min = this.counts[s]!;
+    return min;
+  }
+
+  /** A slot with the minimum count (the caller replaces its item). */
   private takeMinimum(): number {
     for (;;) {
       while (this.candidates.length > 0) {
-        const value = this.candidates.pop()!;
-        const c = this.counters.get(value);
-        if (c !== undefined && c.count === this.candidateCount) {
-          this.counters.delete(value);
-          return c.count;
+        const s = this.candidates.pop()!;
+        // A candidate whose count grew since the scan is no longer a minimum.
+        if (this.counts[s] === this.candidateCount) {
+          // The newcomer's count is above the minimum: the slot leaves the candidates for good.
+          return s;
         }
       }
-      let min = Number.POSITIVE_INFINITY;
-      for (const c of this.counters.values()) if (c.count < min) min = c.count;
+      const min = this.minimum();
       this.candidateCount = min;
-      for (const [value, c] of this.counters) if (c.count === min) this.candidates.push(value);
+      for (let s = 0; s < this.counts.length; s++) if (this.counts[s] === min) this.candidates.push(s);
     }
   }
-}
-
-/** Larger count first; equal counts by value, so every ranking is deterministic. */
-function ranksBefore(count: number, value: string, other: { value: string; count: number }): boolean {
-  return count > other.count || (count === other.count && value < other.value);
-}
-
-function byRank(a: Ranked, b: Ranked): number {
-  if (a.count !== b.count) return b.count - a.count;
-  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }

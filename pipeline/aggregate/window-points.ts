@@ -9,8 +9,23 @@ import { DistinctCounter, SpaceSaving } from "./sketches.ts";
 import type { WindowSpec } from "./window-spec.ts";
 import type { WindowState } from "./window-state.ts";
 
+/**
+ * Tag values made once and shared by every row that has them: a window's rows were a new string each for its
+ * partition, its ranks and its status codes, kept for the length of the write.
+ */
+const labels = new Map<number, string>();
+function label(n: number): string {
+  let text = labels.get(n);
+  if (text === undefined) {
+    text = String(n);
+    // Status codes, ranks and partitions are few; any other number is made each time.
+    if (labels.size < 4096) labels.set(n, text);
+  }
+  return text;
+}
+
 function statusLabel(status: number): string {
-  return status < 0 ? "-" : String(status);
+  return status < 0 ? "-" : label(status);
 }
 
 /** One measurement's columns as the windows fill them: the window, source and partition tags, one more tag or none. */
@@ -38,33 +53,40 @@ export class WindowColumns {
 
   /** Adds the series of one window of one partition. */
   add(state: WindowState, partition: number): this {
-    const label = state.spec.label;
-    const source = state.source;
-    const part = String(partition);
-    const time = state.start;
-    const row = (t: WindowTable, tag: string | null, ...values: Array<number | string>) => {
-      t.columns.time.push(time);
-      t.window.push(label);
-      t.source.push(source);
+    const part = label(partition);
+    const row = (t: WindowTable, tag: string | null): Array<Array<number | string>> => {
+      t.columns.time.push(state.start);
+      t.window.push(state.spec.label);
+      t.source.push(state.source);
       t.partition.push(part);
       if (t.tag) t.tag.push(tag!);
-      for (let i = 0; i < values.length; i++) t.fields[i]!.push(values[i]!);
       this.rows++;
+      return t.fields;
     };
-    const requests = this.table(MEASUREMENTS.requests, null, REQUEST_FIELDS);
-    row(requests, null, state.count, state.bytes, state.status4xx, state.status5xx, state.hosts.count());
+    const requests = row(this.table(MEASUREMENTS.requests, null, REQUEST_FIELDS), null);
+    requests[0]!.push(state.count);
+    requests[1]!.push(state.bytes);
+    requests[2]!.push(state.status4xx);
+    requests[3]!.push(state.status5xx);
+    requests[4]!.push(state.hosts.count());
     // The summaries themselves, so unique hosts and top-k over any range are merged, never added up.
-    const sketches = this.table(MEASUREMENTS.sketches, null, SKETCH_FIELDS);
-    row(sketches, null, state.hosts.serialize(), state.paths.serialize(), state.topHosts.serialize());
+    const sketches = row(this.table(MEASUREMENTS.sketches, null, SKETCH_FIELDS), null);
+    sketches[0]!.push(state.hosts.serialize());
+    sketches[1]!.push(state.paths.serialize());
+    sketches[2]!.push(state.topHosts.serialize());
     const counts = (measurement: string, tag: string, byTag: Map<string, number>) => {
       if (byTag.size === 0) return;
       const t = this.table(measurement, tag, COUNT_FIELDS);
-      for (const [value, count] of byTag) row(t, value, count);
+      byTag.forEach((count, value) => {
+        row(t, value)[0]!.push(count);
+      });
     };
     counts(MEASUREMENTS.byMethod, "method", state.byMethod);
     if (state.byStatus.size > 0) {
       const t = this.table(MEASUREMENTS.byStatus, "status", COUNT_FIELDS);
-      for (const [status, count] of state.byStatus) row(t, statusLabel(status), count);
+      state.byStatus.forEach((count, status) => {
+        row(t, statusLabel(status))[0]!.push(count);
+      });
     }
     counts(MEASUREMENTS.byBrowser, "browser", state.byBrowser);
     counts(MEASUREMENTS.byOs, "os", state.byOs);
@@ -73,7 +95,11 @@ export class WindowColumns {
       const top = sketch.top(this.topK);
       if (top.length === 0) return;
       const t = this.table(measurement, "rank", RANKED_FIELDS);
-      for (let i = 0; i < top.length; i++) row(t, String(i + 1), top[i]!.value, top[i]!.count);
+      for (let i = 0; i < top.length; i++) {
+        const fields = row(t, label(i + 1));
+        fields[0]!.push(top[i]!.value);
+        fields[1]!.push(top[i]!.count);
+      }
     };
     ranked(MEASUREMENTS.topPaths, state.paths);
     ranked(MEASUREMENTS.topHosts, state.topHosts);

@@ -202,6 +202,23 @@ describe("DistinctCounter", () => {
     expect(sum).toBeGreaterThan(truth);
   });
 
+  it("counts a host once whether it came in live or from a stored sketch", () => {
+    const hosts = samplePairs("nasa-jul95-first1000.log").map((p) => p.host);
+    const live = new DistinctCounter();
+    const stored = new DistinctCounter();
+    hosts.forEach((h, i) => {
+      live.add(h);
+      if (i % 2 === 0) stored.add(h);
+    });
+    const truth = new Set(hosts).size;
+    // Live counters merged into a stored one, and the other way round: both sets hold the same hashes.
+    const intoStored = DistinctCounter.deserialize(stored.serialize());
+    intoStored.merge(live);
+    live.merge(DistinctCounter.deserialize(stored.serialize()));
+    expect(intoStored.count()).toBe(truth);
+    expect(live.count()).toBe(truth);
+  });
+
   it("counts all the real samples' hosts (past the exact range) within 3σ", () => {
     const files = ["nasa-jul95-insight-variant.log", "elastic-apache-combined.log", "nasa-aug95-excerpt-broken.log"];
     const { truth, merged } = mergedHosts(files);
