@@ -3,7 +3,7 @@
  * on an embedded config in a fresh folder, with its stderr kept for the error a bench prints when it dies.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +61,12 @@ export interface BenchDaemon {
 export function startBenchDaemon(config: string, nodeFlags: string[] = []): BenchDaemon {
   const child = spawn(process.execPath, [...nodeFlags, ...daemonFlags(), bin, "daemon", "--config", config], {
     cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
+    // BENCH_DAEMON_STDOUT=FILE keeps what the daemon prints (a --trace-gc-nvp log, say) in FILE.
+    stdio: [
+      "ignore",
+      process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, "w") : "ignore",
+      "pipe",
+    ],
   });
   let err = "";
   child.stderr!.on("data", (d) => {

@@ -13,7 +13,8 @@
  * the rounds (each round's ratio is to its own GoAccess run): one run is one sample on a noisy machine.
  * `--profile DIR` has the daemon and the replay write V8 CPU profiles there. The daemon runs with the heap limits
  * it ships with (pipeline/cli/daemon-v8-flags.ts); BENCH_DAEMON_NODE_FLAGS replaces them (an empty string: Node's
- * defaults, to see how much of the RSS is V8 heap headroom).
+ * defaults, to see how much of the RSS is V8 heap headroom), and BENCH_DAEMON_STDOUT=FILE keeps what the daemon
+ * prints: `BENCH_DAEMON_NODE_FLAGS="--max-old-space-size=128 --max-semi-space-size=4 --trace-gc-nvp"` logs each GC.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
