@@ -47,8 +47,8 @@ export interface AgentTags {
 /** Tag values with "Other" last: a family's index is `browser index * FAMILY_OSES.length + os index`. */
 const FAMILY_BROWSERS: readonly string[] = [...BROWSER_TAGS, OTHER];
 const FAMILY_OSES: readonly string[] = [...OS_TAGS, OTHER];
-/** How many (browser, OS) pairs there are: the size of a per-window count array. */
-export const FAMILY_COUNT = FAMILY_BROWSERS.length * FAMILY_OSES.length;
+/** How many (browser, OS) pairs there are. */
+const FAMILY_COUNT = FAMILY_BROWSERS.length * FAMILY_OSES.length;
 const FAMILIES: readonly AgentTags[] = Array.from({ length: FAMILY_COUNT }, (_, i) => ({
   browser: FAMILY_BROWSERS[Math.floor(i / FAMILY_OSES.length)]!,
   os: FAMILY_OSES[i % FAMILY_OSES.length]!,
@@ -73,8 +73,8 @@ export class AgentFamilies {
   }
 
   /**
-   * The (browser, OS) pair as one small number (< FAMILY_COUNT), so that a window counts an event with one array
-   * increment instead of two map updates.
+   * The (browser, OS) pair as one small number (< FAMILY_COUNT), so that a window counts an event with one small
+   * array search instead of two map updates.
    */
   indexOf(agent: string | null): number {
     const key = agent ?? "";

@@ -9,7 +9,7 @@
  * Windows are keyed by (kind, source, start) so every point's tag set is deterministic (DESIGN §4, §5).
  */
 import type { WindowEvent } from "../model/event-scan.ts";
-import { AgentFamilies, FAMILY_COUNT, familyTags, statusClassTag } from "./agent-families.ts";
+import { AgentFamilies, familyTags, statusClassTag } from "./agent-families.ts";
 import type { LateCounts } from "./late.ts";
 import { DistinctCounter, SpaceSaving } from "./sketches.ts";
 import { forEachStart, type WindowSpec } from "./window-spec.ts";
@@ -36,12 +36,13 @@ export class WindowState {
   /** Keyed by status code; -1 for events without one (shown as "-"). */
   readonly byStatus = new Map<number, number>();
   /**
-   * Events per (browser, OS) family index (agent-families.ts), and the indexes in the order they first came: one
-   * array increment per event. The tag maps below are folded from these (and status classes from byStatus) when
-   * read, in first-seen order as if counted per event; three map updates per event were a third of `add`.
+   * Events per (browser, OS) family index (agent-families.ts), in the order each index first came: the tag maps
+   * below are folded from these (and status classes from byStatus) when read, in first-seen order as if counted per
+   * event; three map updates per event were a third of `add`. A window sees a few families, so two short arrays
+   * searched in order: an array of every family per window (100 doubles) was most of a small window's allocation.
    */
-  private readonly families = new Float64Array(FAMILY_COUNT);
-  private readonly familyOrder: number[] = [];
+  private readonly familyIds: number[] = [];
+  private readonly familyCounts: number[] = [];
   readonly paths: SpaceSaving;
   readonly topHosts: SpaceSaving;
   /** Lowest bus offset that contributed; the aggregate stage never commits past it while the window is open. */
@@ -72,8 +73,13 @@ export class WindowState {
     this.byMethod.set(method, (this.byMethod.get(method) ?? 0) + 1);
     const statusKey = status ?? -1;
     this.byStatus.set(statusKey, (this.byStatus.get(statusKey) ?? 0) + 1);
-    if (this.families[family] === 0) this.familyOrder.push(family);
-    this.families[family]! += 1;
+    const ids = this.familyIds;
+    let f = 0;
+    while (f < ids.length && ids[f] !== family) f++;
+    if (f === ids.length) {
+      ids.push(family);
+      this.familyCounts.push(1);
+    } else this.familyCounts[f]! += 1;
     if (event.host !== null) {
       this.hosts.add(event.host);
       this.topHosts.add(event.host);
@@ -85,20 +91,20 @@ export class WindowState {
 
   /** Events per browser family tag (bounded), in the order each tag first came. */
   get byBrowser(): Map<string, number> {
-    return this.familyCounts("browser");
+    return this.countsBy("browser");
   }
 
   /** Events per OS family tag (bounded), in the order each tag first came. */
   get byOs(): Map<string, number> {
-    return this.familyCounts("os");
+    return this.countsBy("os");
   }
 
   /** The (browser, OS) pair counts folded into one of their tags, in the order each tag first came. */
-  private familyCounts(tag: "browser" | "os"): Map<string, number> {
+  private countsBy(tag: "browser" | "os"): Map<string, number> {
     const out = new Map<string, number>();
-    for (const f of this.familyOrder) {
-      const value = familyTags(f)[tag];
-      out.set(value, (out.get(value) ?? 0) + this.families[f]!);
+    for (let f = 0; f < this.familyIds.length; f++) {
+      const value = familyTags(this.familyIds[f]!)[tag];
+      out.set(value, (out.get(value) ?? 0) + this.familyCounts[f]!);
     }
     return out;
   }
