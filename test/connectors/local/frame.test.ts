@@ -20,6 +20,8 @@ describe("local log frames", () => {
       expect(check.kind).toBe("frame");
       const back = decodeFrame(asStrings, at);
       expect(back.key).toBe(r.key);
+      // The key is read from the frame when asked for: JSON has it too.
+      expect(JSON.parse(JSON.stringify(back)).key).toBe(r.key);
       expect(new TextDecoder().decode(back.value)).toBe(r.value);
       expect(back.timestamp).toBe(r.timestamp);
       at += (check as { length: number }).length;
