@@ -126,54 +126,75 @@ export interface StoredFrame extends DecodedFrame {
 
 const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
 
+/** Big-endian f64 read without a DataView per record: the bytes reversed into a little-endian scratch. */
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * A record read back. Its key is decoded from the frame's bytes when it is read: the events' archive and aggregate
- * groups never read it, and a string per record, kept with the batch, was about 7 % of what the aggregate's
- * scavenges promoted (docs/benchmarks.md). The key's bytes sit just before the value's.
+ * A record read back: where its frame is, and its fields read from the frame's bytes when asked for. A reader
+ * holds a batch of these until its handler is done, so what each record allocates up front is what the
+ * consumers' scavenges copy and promote (docs/benchmarks.md): a key string (the events' archive and aggregate
+ * groups never read the key), a view of the value and a boxed timestamp each were most of it. The value's view
+ * is made on first use and kept.
  */
 class ReadRecord implements StoredFrame {
+  private view: Uint8Array | null = null;
+
   constructor(
     readonly partition: number,
     readonly offset: number,
-    readonly timestamp: number,
-    readonly value: Uint8Array,
-    /** -1: no key. */
-    private readonly keyLength: number,
+    private readonly buf: Uint8Array,
+    /** The frame's first byte in `buf`. */
+    private readonly at: number,
   ) {}
 
-  get key(): string | null {
-    if (this.keyLength < 0) return null;
-    const v = this.value;
-    const bytes = new Uint8Array(v.buffer, v.byteOffset - this.keyLength, this.keyLength);
-    return utf8Slice.call(bytes, 0, this.keyLength);
+  get value(): Uint8Array {
+    if (this.view) return this.view;
+    const buf = this.buf;
+    const start = this.at + HEADER_BYTES;
+    const valueStart = start + BODY_FIXED + Math.max(this.keyLength(), 0);
+    this.view = buf.subarray(valueStart, start + u32(buf, this.at + 4));
+    return this.view;
   }
 
-  /** The record's fields, the key with them (a getter is no own property: JSON and spreads would leave it out). */
+  get key(): string | null {
+    const n = this.keyLength();
+    if (n < 0) return null;
+    const keyStart = this.at + HEADER_BYTES + BODY_FIXED;
+    return utf8Slice.call(this.buf, keyStart, keyStart + n);
+  }
+
+  get timestamp(): number {
+    const buf = this.buf;
+    const start = this.at + HEADER_BYTES;
+    for (let i = 0; i < 8; i++) f64Bytes[littleEndian ? 7 - i : i] = buf[start + i]!;
+    return f64[0]!;
+  }
+
+  /** The record's fields (getters are no own properties: JSON would leave them out, as would a spread). */
   toJSON(): StoredFrame {
     const { partition, offset, timestamp, key, value } = this;
     return { partition, offset, timestamp, key, value };
   }
+
+  private keyLength(): number {
+    return u32(this.buf, this.at + HEADER_BYTES + 8) | 0;
+  }
+}
+
+function u32(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
 
 /**
  * Decode a frame already accepted by checkFrame, as partition `partition`'s record at `offset`: one object per
- * record, in a bus message's shape, since consumers read every record of a catch-up. The value is a view into
+ * record, in a bus message's shape, since consumers read every record of a catch-up. Its value is a view into
  * `buf` (readers allocate a new buffer per read, so it stays valid; a copy per record was a large share of the
- * consumers' garbage); the key is decoded from it when read.
+ * consumers' garbage), and its fields are read from `buf` when asked for.
  */
-export function decodeFrame(
-  buf: Uint8Array,
-  at: number,
-  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-  partition = -1,
-  offset = at,
-): StoredFrame {
-  const bodyLength = view.getUint32(at + 4);
-  const start = at + HEADER_BYTES;
-  const timestamp = view.getFloat64(start);
-  const keyLength = view.getInt32(start + 8);
-  const valueStart = start + BODY_FIXED + Math.max(keyLength, 0);
-  return new ReadRecord(partition, offset, timestamp, buf.subarray(valueStart, start + bodyLength), keyLength);
+export function decodeFrame(buf: Uint8Array, at: number, partition = -1, offset = at): StoredFrame {
+  return new ReadRecord(partition, offset, buf, at);
 }
 
 /** Start of the last frame in `frames` (whole frames from encodeFrames), read from the length fields only. */

@@ -55,7 +55,7 @@ export async function readChunk(
       const check = checkFrame(buf, at, bytesRead, view);
       if (check.kind === "frame") {
         if (decode) {
-          records.push(decodeFrame(buf, at, view, partition, from + at));
+          records.push(decodeFrame(buf, at, partition, from + at));
         }
         last = from + at;
         at += check.length;

@@ -20,8 +20,9 @@ describe("local log frames", () => {
       expect(check.kind).toBe("frame");
       const back = decodeFrame(asStrings, at);
       expect(back.key).toBe(r.key);
-      // The key is read from the frame when asked for: JSON has it too.
-      expect(JSON.parse(JSON.stringify(back)).key).toBe(r.key);
+      // The fields are read from the frame when asked for: JSON has them too.
+      const json = JSON.parse(JSON.stringify(back));
+      expect([json.key, json.timestamp, json.offset]).toEqual([r.key, r.timestamp, at]);
       expect(new TextDecoder().decode(back.value)).toBe(r.value);
       expect(back.timestamp).toBe(r.timestamp);
       at += (check as { length: number }).length;
