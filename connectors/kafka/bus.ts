@@ -66,11 +66,11 @@ function toBuffer(value: Uint8Array | string): Buffer {
 }
 
 /**
- * kafkajs' DefaultPartitioner (murmur2 of the key modulo the partition count, as Java's), with the hashes of keys
- * seen before remembered: keys are client hosts, which repeat, and kafkajs hashes each message with 64-bit Long
- * arithmetic. Keyless messages and explicit partitions go to kafkajs' own.
+ * kafkajs' DefaultPartitioner (murmur2 of the key modulo the partition count, as Java's), computed by
+ * partitionForKey: kafkajs hashes each message with 64-bit Long arithmetic. Keyless messages and explicit partitions
+ * go to kafkajs' own.
  */
-export const cachingPartitioner: ICustomPartitioner = () => {
+export const murmur2Partitioner: ICustomPartitioner = () => {
   const kafkajs = Partitioners.DefaultPartitioner();
   return (args) => {
     const { key, partition } = args.message;
@@ -135,7 +135,7 @@ export function createKafkaBus(config: KafkaBusConfig, ctx: Context): Bus {
     producer ??= connected(
       () =>
         kafka.producer({
-          createPartitioner: cachingPartitioner,
+          createPartitioner: murmur2Partitioner,
           idempotent: false,
           allowAutoTopicCreation: config.allowAutoTopicCreation,
           retry: kafkaRetry(config.retries),
