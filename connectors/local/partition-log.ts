@@ -138,6 +138,9 @@ export class PartitionLog {
   /** Kept open across appends and high() calls: valid frames never move, and a cut tail keeps the inode. */
   private writeHandle: FileHandle | null = null;
   private readHandle: FileHandle | null = null;
+  /** The read handle's open while it runs: concurrent range() calls share it (each had opened its own, and all
+   * but the last were left for the garbage collector to close). */
+  private readOpening: Promise<FileHandle | null> | null = null;
   /** The append lock while kept between appends (see LOCK_LINGER_MS). */
   private lock: HeldLock | null = null;
   private lockTakenAt = 0;
@@ -243,8 +246,12 @@ export class PartitionLog {
   /** The high watermark and the start of the last valid frame (-1 when there is none). */
   async range(): Promise<{ high: number; last: number }> {
     if (!this.readHandle) {
-      this.readHandle = await this.openRead();
-      if (!this.readHandle) return { high: 0, last: -1 };
+      this.readOpening ??= this.openRead().finally(() => {
+        this.readOpening = null;
+      });
+      const opened = await this.readOpening;
+      if (!opened) return { high: 0, last: -1 };
+      this.readHandle ??= opened;
     }
     const size = (await this.readHandle.stat()).size;
     if (size === this.knownEnd && (this.knownLast >= 0 || size === 0)) return { high: size, last: this.knownLast };

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -132,6 +132,27 @@ describe("local file log", () => {
   it("keeps the partition count of the process that created the topic", async () => {
     await bus(3).produce("weblogs", [{ key: "a", value: "1" }]);
     expect((await bus(5).partitions("weblogs")).map((p) => p.partition)).toEqual([0, 1, 2]);
+  });
+
+  it("opens one read handle per partition for high watermarks asked for at once", async () => {
+    const b = bus(3);
+    await b.produce("weblogs", [
+      { key: "a", value: "1" },
+      { key: "b", value: "2" },
+      { key: "c", value: "3" },
+    ]);
+    // Descriptors of this process that point into the bus's folder (the oracle: the kernel's fd table).
+    const open = async () => {
+      let n = 0;
+      for (const fd of await readdir("/proc/self/fd"))
+        if ((await readlink(`/proc/self/fd/${fd}`).catch(() => "")).startsWith(dir)) n++;
+      return n;
+    };
+    const before = await open();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => b.partitions("weblogs")));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    // Twenty callers at once share each partition's open: at most one new descriptor per partition, not twenty.
+    expect((await open()) - before).toBeLessThanOrEqual(3);
   });
 
   it("resumes from 'last offset + 1' at the next record, although offsets are byte positions", async () => {
