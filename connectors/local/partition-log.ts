@@ -280,6 +280,8 @@ export class PartitionLog {
   async close(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5));
     await this.dropLock();
+    // A read handle being opened now is closed with the rest, not kept past the close.
+    await this.readOpening?.catch(() => null);
     const handles = [this.writeHandle, this.readHandle];
     this.writeHandle = null;
     this.readHandle = null;

@@ -8,14 +8,18 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MetricsRegistry, silentLogger } from "../../../connectors/context.ts";
 import { createLocalArchive } from "../../../connectors/local/archive-dir.ts";
 import { createLocalBus } from "../../../connectors/local/file-log.ts";
+import type { Bus } from "../../../connectors/types.ts";
 import { type ApiDeps, type ApiServer, startApi } from "../../../pipeline/api/server.ts";
 import type { WindowSummary } from "../../../pipeline/model/window.ts";
 
 const TOPICS = { events: "weblogs", deadLetters: "weblogs.dlq" };
 let api: ApiServer | null = null;
+/** Closed after each test: a bus left open leaves its file handles for the garbage collector to close. */
+const buses: Bus[] = [];
 afterEach(async () => {
   await api?.close();
   api = null;
+  await Promise.all(buses.splice(0).map((b) => b.close()));
 });
 
 function event(host: string, path: string) {
@@ -40,6 +44,7 @@ async function setup(overrides: Partial<ApiDeps> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "logbench-api-"));
   const ctx = { logger: silentLogger, metrics: new MetricsRegistry(), signal: new AbortController().signal };
   const bus = createLocalBus({ type: "local", dir: join(dir, "bus"), partitions: 3, fsync: false }, ctx);
+  buses.push(bus);
   const archive = createLocalArchive({ type: "local", dir: join(dir, "archive") }, ctx);
   const listeners = new Set<(w: WindowSummary[]) => void>();
   const windows: WindowSummary[] = [];

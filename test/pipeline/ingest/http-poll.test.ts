@@ -41,8 +41,11 @@ async function api(script: Answer[]): Promise<{ url: string; times: number[]; se
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/data?key=secret`, times, server };
 }
 const servers: Server[] = [];
-afterEach(() => {
+/** Closed after each test: a bus left open leaves its file handles for the garbage collector to close. */
+const buses: Bus[] = [];
+afterEach(async () => {
   for (const s of servers.splice(0)) s.close();
+  await Promise.all(buses.splice(0).map((b) => b.close()));
 });
 
 const nation = (id: string, year: number, population: number) => ({
@@ -57,6 +60,7 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), "logbench-poll-"));
   const ctx = silentContext();
   const bus = createLocalBus({ type: "local", dir: join(dir, "bus"), partitions: 3, fsync: false }, ctx);
+  buses.push(bus);
   return { dir, bus };
 }
 

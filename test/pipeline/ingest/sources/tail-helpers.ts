@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { createLogger, MetricsRegistry, silentLogger } from "../../../../connectors/context.ts";
 import { createLocalBus } from "../../../../connectors/local/file-log.ts";
 import type { Bus } from "../../../../connectors/types.ts";
@@ -42,6 +43,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** Every harness's bus, closed after each test: one left open leaves its file handles for the garbage collector. */
+const buses: Bus[] = [];
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.close()));
+});
+
 export function harness(): Harness {
   const dir = mkdtempSync(join(tmpdir(), "logbench-tail-"));
   const logs = join(dir, "logs");
@@ -49,6 +56,7 @@ export function harness(): Harness {
   const metrics = new MetricsRegistry();
   const busCtx = { logger: silentLogger, metrics, signal: new AbortController().signal };
   const bus = createLocalBus({ type: "local", dir: join(dir, "bus"), partitions: 3, fsync: false }, busCtx);
+  buses.push(bus);
   return {
     dir,
     logs,
