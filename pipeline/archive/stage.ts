@@ -9,7 +9,6 @@
  * offset + 1 — whatever the group's committed offset says. File names carry partition and offset range.
  */
 import { randomBytes } from "node:crypto";
-import { appendFile } from "node:fs/promises";
 import type { Context } from "../../connectors/context.ts";
 import { isLogbenchError, LogbenchError } from "../../connectors/errors.ts";
 import type { ArchiveStore, Bus, BusMessage, CommittedOffset, Subscription } from "../../connectors/types.ts";
@@ -34,6 +33,7 @@ import {
 import { claim, commitLogEntry, newMemberId } from "./ownership.ts";
 import { type Compression, joinLines, ParquetEncoder, removeFile, type Spool } from "./parquet.ts";
 import { recoverPartition } from "./recovery.ts";
+import { SpoolFiles } from "./spool-files.ts";
 
 interface Bucket {
   rows: unknown[];
@@ -79,6 +79,8 @@ export class ArchiveStage {
   private encoder: ParquetEncoder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly buffers = new Map<number, Buffer>();
+  /** Spool files open between batches (closed before a roll reads them). */
+  private readonly spools = new SpoolFiles();
   /** A timed roll failed for good; the daemon is stopping. */
   private failed = false;
 
@@ -125,6 +127,7 @@ export class ArchiveStage {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.subscription?.stop();
+    await this.spools.closeAll();
     await this.encoder?.close();
   }
 
@@ -233,7 +236,7 @@ export class ArchiveStage {
       buf.records++;
       buf.bytes += msg.value.length;
     }
-    for (const [bucket, values] of toSpool) await appendFile(bucket.spool!.path, joinLines(values));
+    for (const [bucket, values] of toSpool) await this.spools.append(bucket.spool!.path, joinLines(values));
     buf.lastRecordAt = Date.now();
     m.inc("logbench_archive_received_total", labels, messages.length);
     if (skipped) m.inc("logbench_archive_discarded_total", labels, skipped);
@@ -274,6 +277,8 @@ export class ArchiveStage {
   private async roll(partition: number, reason: string): Promise<void> {
     const buf = this.buffers.get(partition);
     if (!buf || buf.records === 0) return;
+    // Whole before the encoder reads them, and closed before they are removed.
+    await this.spools.close(spoolPaths(buf));
     const { store, topic, ctx } = this.deps;
     const files: Array<{ tmp: string; final: string; records: number }> = [];
     let bytes = 0;
@@ -422,6 +427,10 @@ async function renameInto(store: ArchiveStore, from: string, to: string): Promis
 }
 
 const HOUR_MS = 3_600_000;
+
+function spoolPaths(buf: Buffer): string[] {
+  return [...buf.buckets.values()].flatMap((b) => (b.spool ? [b.spool.path] : []));
+}
 
 function emptyBuffer(resumeFrom: number): Buffer {
   return {
