@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
+import { DAEMON_MALLOC_ENV, DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 
 export const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const bin = join(root, "bin/logbench.js");
@@ -61,6 +61,8 @@ export interface BenchDaemon {
 export function startBenchDaemon(config: string, nodeFlags: string[] = []): BenchDaemon {
   const child = spawn(process.execPath, [...nodeFlags, ...daemonFlags(), bin, "daemon", "--config", config], {
     cwd: root,
+    // The malloc settings it ships with, unless the environment has its own (MALLOC_ARENA_MAX=8 to compare).
+    env: { ...DAEMON_MALLOC_ENV, ...process.env },
     // BENCH_DAEMON_STDOUT=FILE keeps what the daemon prints (a --trace-gc-nvp log, say) in FILE.
     stdio: [
       "ignore",

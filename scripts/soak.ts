@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { procCpuSeconds } from "../bench/daemon.ts";
-import { DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
+import { DAEMON_MALLOC_ENV, DAEMON_V8_FLAGS } from "../pipeline/cli/daemon-v8-flags.ts";
 import { packageRoot } from "../pipeline/config/load.ts";
 import { expectedFromLines, multisetDiff } from "../test/e2e/expected.ts";
 import { type DaemonProcess, query, startDaemon, writeConfig } from "../test/e2e/harness.ts";
@@ -57,7 +57,7 @@ function daemonProcess(config: string, profileDir: string | undefined): DaemonPr
   const child = spawn(
     process.execPath,
     ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, ...DAEMON_V8_FLAGS, CLI, "daemon", "--config", config],
-    { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: packageRoot, env: { ...process.env, ...DAEMON_MALLOC_ENV }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let err = "";
   child.stderr!.on("data", (d) => (err += d));

@@ -26,6 +26,22 @@ export const DAEMON_DENO_V8_FLAG = `--v8-flags=${DAEMON_V8_FLAGS.join(",")}`;
  */
 export const DAEMON_DUCKDB_MALLOC_CONF = "narenas:1,dirty_decay_ms:500,muzzy_decay_ms:0";
 
+/**
+ * The C library's malloc settings for the daemon's process (glibc reads them once, as the process starts, so they
+ * are set by whatever starts it: `npm start`, the Docker image, the systemd unit and `deno task daemon`, as the heap
+ * limits are). glibc gives each thread that finds the arenas busy an arena of its own, up to eight per core: libuv's
+ * four pool threads (file work, DuckDB's calls) and DuckDB's own each grew one, and what one frees stays in it.
+ * Two arenas held the 1 M-line pipeline bench's peak RSS at 282–292 MB against 297–316 MB with glibc's default,
+ * with the same CPU (three alternating rounds, docs/benchmarks.md). A fixed mmap threshold as well
+ * (MALLOC_MMAP_THRESHOLD_=131072) took another 10 MB but a quarter more CPU, and was not kept.
+ */
+export const DAEMON_MALLOC_ENV = { MALLOC_ARENA_MAX: "2" } as const;
+
+/** DAEMON_MALLOC_ENV as `NAME=value` words, to go before a command in a shell. */
+export const DAEMON_MALLOC_ENV_WORDS = Object.entries(DAEMON_MALLOC_ENV)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(" ");
+
 /** Sets DAEMON_DUCKDB_MALLOC_CONF before DuckDB is loaded, unless the environment has its own. */
 export function useDaemonAllocator(env: NodeJS.ProcessEnv = process.env): void {
   if (env.DUCKDB_JE_MALLOC_CONF === undefined) env.DUCKDB_JE_MALLOC_CONF = DAEMON_DUCKDB_MALLOC_CONF;

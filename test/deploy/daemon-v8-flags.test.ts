@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import {
   DAEMON_DENO_V8_FLAG,
   DAEMON_DUCKDB_MALLOC_CONF,
+  DAEMON_MALLOC_ENV,
+  DAEMON_MALLOC_ENV_WORDS,
   DAEMON_V8_FLAGS,
   useDaemonAllocator,
 } from "../../pipeline/cli/daemon-v8-flags.ts";
@@ -20,13 +22,53 @@ describe("the daemon's heap limits", () => {
   it("are set by npm start, the Docker image, the systemd unit and the Deno task", () => {
     const node = DAEMON_V8_FLAGS.join(" ");
     const start = JSON.parse(read("package.json")).scripts.start as string;
-    expect(start).toBe(`node ${node} bin/logbench.js start`);
+    expect(start).toBe(`${DAEMON_MALLOC_ENV_WORDS} node ${node} bin/logbench.js start`);
     expect(read("deploy/docker/Dockerfile")).toContain(`ENV NODE_OPTIONS="${node}"`);
     const unit = read("deploy/systemd/logbench.service");
     const execStart = unit.split("\n").find((l) => l.startsWith("ExecStart="));
     expect(execStart).toContain(`deno run ${DAEMON_DENO_V8_FLAG} $(`);
     const task = JSON.parse(read("deno.json")).tasks.daemon.command as string;
     expect(task).toContain(`deno run ${DAEMON_DENO_V8_FLAG} $(`);
+  });
+
+  it("come with the same malloc settings in the environment of each recipe", () => {
+    expect(DAEMON_MALLOC_ENV_WORDS).toBe("MALLOC_ARENA_MAX=2");
+    const start = JSON.parse(read("package.json")).scripts.start as string;
+    expect(start.startsWith(`${DAEMON_MALLOC_ENV_WORDS} node `)).toBe(true);
+    const task = JSON.parse(read("deno.json")).tasks.daemon.command as string;
+    expect(task.startsWith(`${DAEMON_MALLOC_ENV_WORDS} ./node_modules/deno/deno run `)).toBe(true);
+    const docker = read("deploy/docker/Dockerfile");
+    const unit = read("deploy/systemd/logbench.service");
+    for (const [name, value] of Object.entries(DAEMON_MALLOC_ENV)) {
+      expect(docker).toMatch(new RegExp(`^ENV ${name}=${value}$`, "m"));
+      expect(unit).toMatch(new RegExp(`^Environment=${name}=${value}$`, "m"));
+    }
+  });
+
+  it("reach the daemon through npm start's shell and Deno's task runner", async () => {
+    const { execFileSync } = await import("node:child_process");
+    // The recipes' own way of setting it, with a command that prints what its process was given.
+    const print = `console.log(process.env.MALLOC_ARENA_MAX ?? "unset")`;
+    const viaShell = execFileSync("sh", ["-c", `${DAEMON_MALLOC_ENV_WORDS} ${process.execPath} -e '${print}'`], {
+      encoding: "utf8",
+      env: withoutArenaMax(),
+    });
+    expect(viaShell.trim()).toBe(DAEMON_MALLOC_ENV.MALLOC_ARENA_MAX);
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "deno-task-"));
+    try {
+      const command = `${DAEMON_MALLOC_ENV_WORDS} ${process.execPath} -e '${print}'`;
+      writeFileSync(join(dir, "deno.json"), JSON.stringify({ tasks: { t: command } }));
+      const viaTask = execFileSync(join(packageRoot, "node_modules/deno/deno"), ["task", "-q", "t"], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...withoutArenaMax(), NO_COLOR: "1" },
+      });
+      expect(viaTask.trim()).toBe(DAEMON_MALLOC_ENV.MALLOC_ARENA_MAX);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("are limits Node accepts", async () => {
@@ -93,6 +135,11 @@ describe("the daemon's DuckDB allocator settings", () => {
     expect(out).toMatch(/opt\.muzzy_decay_ms: 0\b/);
   });
 });
+
+function withoutArenaMax(): NodeJS.ProcessEnv {
+  const { MALLOC_ARENA_MAX: _, ...rest } = process.env;
+  return rest;
+}
 
 function withoutConf(): NodeJS.ProcessEnv {
   const { DUCKDB_JE_MALLOC_CONF: _, ...rest } = process.env;

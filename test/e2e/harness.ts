@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { silentContext } from "../../connectors/context.ts";
-import { DAEMON_DENO_V8_FLAG, DAEMON_V8_FLAGS } from "../../pipeline/cli/daemon-v8-flags.ts";
+import { DAEMON_DENO_V8_FLAG, DAEMON_MALLOC_ENV, DAEMON_V8_FLAGS } from "../../pipeline/cli/daemon-v8-flags.ts";
 import { loadConfig, packageRoot } from "../../pipeline/config/load.ts";
 import type { Config } from "../../pipeline/config/schema.ts";
 import { runSql } from "../../pipeline/query/catalog.ts";
@@ -87,7 +87,11 @@ export function startDaemon(
           ...daemonArgs,
         ];
   const command = runner === "node" ? process.execPath : resolve(packageRoot, "node_modules/.bin/deno");
-  const child = spawn(command, args, { cwd: packageRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd: packageRoot,
+    env: { ...process.env, ...DAEMON_MALLOC_ENV },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr!.on("data", (d) => {
     err += d;
