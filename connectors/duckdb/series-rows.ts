@@ -178,28 +178,60 @@ export function concatRows(writes: ReadonlyArray<Map<string, MeasurementRows>>):
 }
 
 /**
+ * The one value every one of the `n` rows has in this tag column ("" when none has one: an empty tag is no tag), or
+ * undefined when they differ. Labels a writer made once (the aggregate's window, source and partition) compare by
+ * reference.
+ */
+export function oneValue(values: ReadonlyArray<string | undefined>, n: number): string | undefined {
+  const first = values[0] ?? "";
+  for (let i = 1; i < n; i++) if ((values[i] ?? "") !== first) return undefined;
+  return first;
+}
+
+/**
  * Rows that carry the same time and tag set as an earlier row are folded into it (their fields win, the earlier
  * row's other fields stay: InfluxDB's field merge) and marked in the returned mask, or null when there are none.
- * The keys live for this call only.
+ *
+ * A row's series key is its time and an id per tag column that varies in the write (a column with one value cannot
+ * tell rows apart), hashed to a small integer; rows of one hash are compared by time and ids, so two keys that
+ * share a hash stay two. A key string per row (the time and every tag value joined) was a string per point, and the
+ * aggregate writes about as many points as it reads events (docs/benchmarks.md).
  */
 export function foldRepeats(rows: MeasurementRows): Uint8Array | null {
-  const tags = [...rows.tags.byLower].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, col]) => col.values);
-  const first = new Map<string, number>();
-  const parts: Array<string | number> = [];
+  const n = rows.time.length;
+  const time = rows.time;
+  const ids: Int32Array[] = [];
+  for (const col of rows.tags.byLower.values())
+    if (oneValue(col.values, n) === undefined) ids.push(tagIds(col.values, n));
+  const same = (a: number, b: number) => {
+    if (time[a] !== time[b]) return false;
+    for (const column of ids) if (column[a] !== column[b]) return false;
+    return true;
+  };
+  /** Hash → the first row with it; rows of another key with a hash already taken, by hash (rare). */
+  const first = new Map<number, number>();
+  let shared: Map<number, number[]> | null = null;
   let folded: Uint8Array | null = null;
-  for (let i = 0; i < rows.time.length; i++) {
-    // Time, then each tag column's value ("" where the row has none: an empty tag is no tag). U+0001 is the
-    // separator: a tag value holding it could meet another series' key.
-    parts.length = 1;
-    parts[0] = rows.time[i]!;
-    for (const values of tags) parts.push(values[i] ?? "");
-    const key = parts.join("\u0001");
-    const earlier = first.get(key);
+  for (let i = 0; i < n; i++) {
+    const t = time[i]!;
+    let h = mix(mix(0x2545f491, t % 0x100000000), Math.floor(t / 0x100000000));
+    for (const column of ids) h = mix(h, column[i]!);
+    let earlier = first.get(h);
     if (earlier === undefined) {
-      first.set(key, i);
+      first.set(h, i);
       continue;
     }
-    folded ??= new Uint8Array(rows.time.length);
+    if (!same(earlier, i)) {
+      shared ??= new Map();
+      const others = shared.get(h);
+      earlier = others?.find((j) => same(j, i));
+      if (earlier === undefined) {
+        if (others) others.push(i);
+        else shared.set(h, [i]);
+        continue;
+      }
+    }
+    folded ??= new Uint8Array(n);
     folded[i] = 1;
     for (const col of rows.fields.byLower.values()) {
       const v = col.values[i];
@@ -212,4 +244,27 @@ export function foldRepeats(rows: MeasurementRows): Uint8Array | null {
     }
   }
   return folded;
+}
+
+/** An id per row for its value in a tag column: equal values, equal ids (none and "" are 0). */
+function tagIds(values: ReadonlyArray<string | undefined>, n: number): Int32Array {
+  const out = new Int32Array(n);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === undefined || v === "") continue;
+    let id = seen.get(v);
+    if (id === undefined) {
+      id = seen.size + 1;
+      seen.set(v, id);
+    }
+    out[i] = id;
+  }
+  return out;
+}
+
+/** One step of a 32-bit multiplicative hash (a small integer, so a Map key with no heap number). */
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
+  return (h ^ (h >>> 15)) | 0;
 }

@@ -27,13 +27,14 @@ import { LogbenchError, wrapError } from "../errors.ts";
 import { rowsIn } from "../series-columns.ts";
 import type { SeriesPoint, SeriesQuery, SeriesStore } from "../types.ts";
 import type { DuckDbSeriesConfig } from "./config.ts";
-import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, withDuckDb } from "./connection.ts";
+import { type DuckDBConnection, holdDuckDb, queryRows, quoteIdent, quoteLiteral, withDuckDb } from "./connection.ts";
 import {
   columnsToRows,
   concatRows,
   type FieldValue,
   foldRepeats,
   type MeasurementRows,
+  oneValue,
   type RowColumn,
   toRows,
 } from "./series-rows.ts";
@@ -205,8 +206,11 @@ interface MeasurementWrite {
   rows: MeasurementRows;
   /** Rows folded into an earlier one with the same time and tags (not appended), or null for none. */
   folded: Uint8Array | null;
-  /** Every tag column of the table, each with the rows' values for it (null: no row has that tag). */
-  tagCols: Array<{ name: string; source: RowColumn<string> | null }>;
+  /**
+   * Every tag column of the table, each with the rows' values for it (null: no row has that tag). `fixed`: the one
+   * value all rows have ("" for none), which the MERGE takes as a constant instead of a column of the temp table.
+   */
+  tagCols: Array<{ name: string; source: RowColumn<string> | null; fixed?: string }>;
   fieldCols: Array<{ name: string; kind: ColumnKind; source: RowColumn<FieldValue> }>;
 }
 
@@ -279,8 +283,13 @@ async function prepareMeasurement(
   const tagCols: MeasurementWrite["tagCols"] = [];
   const fieldCols: MeasurementWrite["fieldCols"] = [];
   for (const [name, kind] of columns) {
-    if (kind === "tag") tagCols.push({ name, source: rows.tags.get(name) ?? null });
-    else {
+    if (kind === "tag") {
+      // A tag every row has the same value of (the aggregate's window and source, a partition's flush, the tags a
+      // write does not carry) is not appended row by row: most of the appender's calls were such values.
+      const source = rows.tags.get(name) ?? null;
+      const fixed = source ? oneValue(source.values, rows.time.length) : "";
+      tagCols.push(fixed === undefined || fixed.includes("\0") ? { name, source } : { name, source, fixed });
+    } else {
       const source = rows.fields.get(name);
       if (source && wanted.has(source.name)) fieldCols.push({ name, kind, source });
     }
@@ -292,14 +301,15 @@ function createIncomingSql(plan: MeasurementWrite): string {
   // Epoch milliseconds, made a TIMESTAMP by the MERGE: an appended TIMESTAMP needed two BigInts and an object a row.
   const defs = [
     "time BIGINT",
-    ...plan.tagCols.map((c) => `${quoteIdent(c.name)} VARCHAR`),
+    ...plan.tagCols.filter((c) => c.fixed === undefined).map((c) => `${quoteIdent(c.name)} VARCHAR`),
     ...plan.fieldCols.map((f) => `${quoteIdent(f.name)} ${f.kind}`),
   ];
   return `CREATE OR REPLACE TEMP TABLE ${plan.incoming} (${defs.join(", ")})`;
 }
 
 async function appendIncoming(conn: DuckDBConnection, plan: MeasurementWrite): Promise<void> {
-  const { rows, folded, tagCols, fieldCols } = plan;
+  const { rows, folded, fieldCols } = plan;
+  const tagCols = plan.tagCols.filter((c) => c.fixed === undefined);
   const appender = await conn.createAppender(plan.incoming, "main", "temp");
   // Numbers go in as doubles, BIGINT columns too: DuckDB's appender casts them, exactly for the safe integers that
   // are all a BIGINT column gets (columnKind), with no BigInt made per value.
@@ -329,7 +339,10 @@ function mergeSql({ table, incoming, tagCols, fieldCols }: MeasurementWrite): st
   const on = ["t.time = i.time", ...tags.map((k) => `t.${k} IS NOT DISTINCT FROM i.${k}`)];
   const sets = fields.map((f) => `${f} = COALESCE(i.${f}, t.${f})`);
   const insertCols = ["time", ...tags, ...fields];
-  const source = `SELECT epoch_ms(time) AS time${[...tags, ...fields].map((c) => `, ${c}`).join("")} FROM temp.main.${incoming}`;
+  const tagValues = tagCols.map((c, i) =>
+    c.fixed === undefined ? tags[i] : `${c.fixed === "" ? "NULL::VARCHAR" : quoteLiteral(c.fixed)} AS ${tags[i]}`,
+  );
+  const source = `SELECT epoch_ms(time) AS time${[...tagValues, ...fields].map((c) => `, ${c}`).join("")} FROM temp.main.${incoming}`;
   return `MERGE INTO ${table} AS t USING (${source}) AS i ON ${on.join(" AND ")}
      WHEN MATCHED THEN UPDATE SET ${sets.join(", ")}
      WHEN NOT MATCHED THEN INSERT (${insertCols.join(", ")}) VALUES (${insertCols.map((c) => `i.${c}`).join(", ")})`;

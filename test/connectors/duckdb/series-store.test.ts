@@ -285,6 +285,33 @@ describe("DuckDB series store: point checks and merging", () => {
     await store.close();
   });
 
+  it("stores a tag that every point of a write shares, quotes included, as the points had it", async () => {
+    // Such a tag is one constant of the write's MERGE rather than a column of its temp table.
+    const file = join(dir, "shared-tags", "series.duckdb");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    const tags = (host: string) => ({ window: "60s", source: "it's", host, partition: "0" });
+    await store.write([
+      { measurement: "top", tags: tags("a"), fields: { count: 1 }, time: 0 },
+      { measurement: "top", tags: tags("o'b"), fields: { count: 2 }, time: 0 },
+    ]);
+    // The same series again with one tag of the table left out (NULL in the rows this write adds), then both ways.
+    await store.write([
+      { measurement: "top", tags: { window: "60s", source: "it's", host: "a" }, fields: { count: 5 }, time: 0 },
+      { measurement: "top", tags: { window: "60s", source: "it's", host: "a" }, fields: { count: 6 }, time: 60_000 },
+    ]);
+    await store.write([{ measurement: "top", tags: tags("o'b"), fields: { count: 3 }, time: 0 }]);
+    await store.close();
+    const data = await withDuckDb(file, { readOnly: true }, (c) =>
+      queryRows(c, 'select epoch_ms(time) as t, "window", source, host, "partition", count from top order by all'),
+    );
+    expect(data).toEqual([
+      { t: 0, window: "60s", source: "it's", host: "a", partition: "0", count: 1 },
+      { t: 0, window: "60s", source: "it's", host: "a", partition: null, count: 5 },
+      { t: 0, window: "60s", source: "it's", host: "o'b", partition: "0", count: 3 },
+      { t: 60_000, window: "60s", source: "it's", host: "a", partition: null, count: 6 },
+    ]);
+  });
+
   it("takes the writes made while one is under way in one transaction, and each caller hears of its own points", async () => {
     const store = createDuckDbSeriesStore(
       { type: "duckdb", file: join(dir, "group", "series.duckdb") },
