@@ -26,7 +26,7 @@ export function daemonFlags(): string[] {
 }
 
 /**
- * Writes `dir/logbench.yaml`: local bus (3 partitions), local archive and DuckDB series in `dir`, the API on
+ * Writes `dir/logbench.yaml`: local bus (the embedded default's partitions), local archive and DuckDB series in `dir`, the API on
  * 127.0.0.1:`port`, plus `settings` (sources, archiver, aggregator, or another bus). Returns its path.
  */
 export async function writeBenchConfig(dir: string, port: number, settings: Record<string, unknown>): Promise<string> {
@@ -37,7 +37,7 @@ export async function writeBenchConfig(dir: string, port: number, settings: Reco
       topic: "weblogs",
       deadLetters: { topic: "weblogs.dlq" },
       stateDir: join(dir, "state"),
-      bus: { type: "local", dir: join(dir, "bus"), partitions: 3 },
+      bus: { type: "local", dir: join(dir, "bus") },
       archive: { type: "local", dir: join(dir, "archive") },
       series: { type: "duckdb", file: join(dir, "series.duckdb") },
       sources: [],

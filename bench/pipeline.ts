@@ -6,7 +6,7 @@
  * file runs in the same process and load, so the ratio is what to read on a shared machine. Peak RSS is the
  * daemon's VmHWM from /proc. CPU seconds (user + system, from /proc; GoAccess's from GNU time) are the daemon's from
  * the replay's start until caught up, and the replay's: they carry the other processes' load much less than wall
- * time, so the CPU ratio to GoAccess is the steadier figure on a busy machine. Paths: "local" (embedded default: file bus, local archive, DuckDB series) and
+ * time, so the CPU ratio to GoAccess is the steadier figure on a busy machine. Paths: "local" (embedded default: file bus with its default partitions, local archive, DuckDB series) and
  * "kafka" (librdkafka mock cluster, 3 partitions, from test/servers/kafka/; local archive and DuckDB series).
  * `--stages archive` or `--stages aggregate` starts one consumer group alone (the clock stops when it has caught up),
  * to see what each costs by itself. `--runs N` repeats the whole table N times, GoAccess first in each round, and ends with each path's spread over
@@ -23,6 +23,7 @@ import { createServer } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { localBusSchema } from "../connectors/local/config.ts";
 import { startKafkaMock } from "../test/servers/kafka/mock-cluster.ts";
 import { bin, daemonFlags, procCpuSeconds, procStatusMb, root, startBenchDaemon, writeBenchConfig } from "./daemon.ts";
 import { benchInputs } from "./parse-input.ts";
@@ -237,10 +238,10 @@ async function runNamed(
   const only = stages.archive && stages.aggregate ? "" : `, ${stages.archive ? "archive" : "aggregate"} only`;
   if (path === "local")
     return runPath(
-      `embedded (local bus, 3 partitions${only})`,
+      `embedded (local bus, ${localBusSchema.parse({ type: "local" }).partitions} partition(s)${only})`,
       file,
       lines,
-      (dir) => ({ type: "local", dir: join(dir, "bus"), partitions: 3 }),
+      (dir) => ({ type: "local", dir: join(dir, "bus") }),
       stages,
       profile,
     );

@@ -7,7 +7,15 @@ export const localBusSchema = z
   .object({
     type: z.literal("local"),
     dir: z.string().default(".logbench/bus").describe("Folder of the file-backed log (one folder per topic)"),
-    partitions: z.number().int().min(1).max(64).default(3).describe("Partitions of a topic created on first use"),
+    // One partition by default: a local group has one active member that reads them all on one thread, so more
+    // partitions buy no parallelism and only split each window (and each archive file) per partition.
+    partitions: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(1)
+      .describe("Partitions of a topic created on first use (more only split windows and files: one reader reads all)"),
     fsync: z.boolean().default(true).describe("fsync every produced batch before acknowledging it"),
   })
   .strict()
