@@ -312,6 +312,24 @@ describe("DuckDB series store: point checks and merging", () => {
     ]);
   });
 
+  it("stores a shared tag holding a NUL byte whole", async () => {
+    // A SQL literal ends at the NUL, so such a shared tag goes through the appender like a varying one.
+    const file = join(dir, "nul-tag", "series.duckdb");
+    const store = createDuckDbSeriesStore({ type: "duckdb", file }, silentContext());
+    await store.write([
+      { measurement: "top", tags: { source: "x\0y", host: "a" }, fields: { count: 1 }, time: 0 },
+      { measurement: "top", tags: { source: "x\0y", host: "b" }, fields: { count: 2 }, time: 0 },
+    ]);
+    await store.close();
+    const data = await withDuckDb(file, { readOnly: true }, (c) =>
+      queryRows(c, "select host, source, length(source) as n, count from top order by host"),
+    );
+    expect(data).toEqual([
+      { host: "a", source: "x\0y", n: 3, count: 1 },
+      { host: "b", source: "x\0y", n: 3, count: 2 },
+    ]);
+  });
+
   it("takes the writes made while one is under way in one transaction, and each caller hears of its own points", async () => {
     const store = createDuckDbSeriesStore(
       { type: "duckdb", file: join(dir, "group", "series.duckdb") },
