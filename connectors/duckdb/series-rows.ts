@@ -188,6 +188,11 @@ export function oneValue(values: ReadonlyArray<string | undefined>, n: number): 
   return first;
 }
 
+/** The tag columns whose values differ between rows (oneValue undefined). */
+export function varyingTags(rows: MeasurementRows): RowColumn<string>[] {
+  return [...rows.tags.byLower.values()].filter((col) => oneValue(col.values, rows.time.length) === undefined);
+}
+
 /**
  * Rows that carry the same time and tag set as an earlier row are folded into it (their fields win, the earlier
  * row's other fields stay: InfluxDB's field merge) and marked in the returned mask, or null when there are none.
@@ -195,14 +200,17 @@ export function oneValue(values: ReadonlyArray<string | undefined>, n: number): 
  * A row's series key is its time and an id per tag column that varies in the write (a column with one value cannot
  * tell rows apart), hashed to a small integer; rows of one hash are compared by time and ids, so two keys that
  * share a hash stay two. A key string per row (the time and every tag value joined) was a string per point, and the
- * aggregate writes about as many points as it reads events (docs/benchmarks.md).
+ * aggregate writes about as many points as it reads events (docs/benchmarks.md). `varying`: those columns, when the
+ * caller has already told them apart.
  */
-export function foldRepeats(rows: MeasurementRows): Uint8Array | null {
+export function foldRepeats(
+  rows: MeasurementRows,
+  varying: Iterable<RowColumn<string>> = varyingTags(rows),
+): Uint8Array | null {
   const n = rows.time.length;
   const time = rows.time;
   const ids: Int32Array[] = [];
-  for (const col of rows.tags.byLower.values())
-    if (oneValue(col.values, n) === undefined) ids.push(tagIds(col.values, n));
+  for (const col of varying) ids.push(tagIds(col.values, n));
   const same = (a: number, b: number) => {
     if (time[a] !== time[b]) return false;
     for (const column of ids) if (column[a] !== column[b]) return false;

@@ -282,19 +282,22 @@ async function prepareMeasurement(
   // Column positions are resolved here, once per write: the appends read the rows' values by position.
   const tagCols: MeasurementWrite["tagCols"] = [];
   const fieldCols: MeasurementWrite["fieldCols"] = [];
+  /** The tag columns whose values differ between rows: what tells a repeated key apart (foldRepeats). */
+  const varying: RowColumn<string>[] = [];
   for (const [name, kind] of columns) {
     if (kind === "tag") {
       // A tag every row has the same value of (the aggregate's window and source, a partition's flush, the tags a
       // write does not carry) is not appended row by row: most of the appender's calls were such values.
       const source = rows.tags.get(name) ?? null;
       const fixed = source ? oneValue(source.values, rows.time.length) : "";
+      if (source && fixed === undefined) varying.push(source);
       tagCols.push(fixed === undefined || fixed.includes("\0") ? { name, source } : { name, source, fixed });
     } else {
       const source = rows.fields.get(name);
       if (source && wanted.has(source.name)) fieldCols.push({ name, kind, source });
     }
   }
-  return { table, incoming: `${INCOMING}_${index}`, rows, folded: foldRepeats(rows), tagCols, fieldCols };
+  return { table, incoming: `${INCOMING}_${index}`, rows, folded: foldRepeats(rows, varying), tagCols, fieldCols };
 }
 
 function createIncomingSql(plan: MeasurementWrite): string {
