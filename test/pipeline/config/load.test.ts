@@ -7,7 +7,7 @@ import { defaultConfigPath, loadConfig, parseConfig } from "../../../pipeline/co
 describe("config", () => {
   it("fills every default from an empty file, frozen", () => {
     const c = parseConfig({}, { baseDir: "/srv/lb" });
-    expect(c.bus).toEqual({ type: "local", dir: "/srv/lb/.logbench/bus", partitions: 3, fsync: true });
+    expect(c.bus).toEqual({ type: "local", dir: "/srv/lb/.logbench/bus", partitions: 1, fsync: true });
     expect(c.archiver.roll).toEqual({ size: 128_000_000, records: 1_000_000, interval: 600_000, idle: 30_000 });
     expect(c.api.host).toBe("127.0.0.1");
     expect(Object.isFrozen(c.archiver.roll)).toBe(true);
