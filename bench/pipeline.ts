@@ -236,15 +236,17 @@ async function runNamed(
   profile: string | undefined,
 ): Promise<PathRun> {
   const only = stages.archive && stages.aggregate ? "" : `, ${stages.archive ? "archive" : "aggregate"} only`;
-  if (path === "local")
+  if (path === "local") {
+    const n = localBusSchema.parse({ type: "local" }).partitions;
     return runPath(
-      `embedded (local bus, ${localBusSchema.parse({ type: "local" }).partitions} partition(s)${only})`,
+      `embedded (local bus, ${n} partition${n === 1 ? "" : "s"}${only})`,
       file,
       lines,
       (dir) => ({ type: "local", dir: join(dir, "bus") }),
       stages,
       profile,
     );
+  }
   if (path === "kafka") {
     const mock = await startKafkaMock({
       topics: [
