@@ -7,8 +7,6 @@ export const localBusSchema = z
   .object({
     type: z.literal("local"),
     dir: z.string().default(".logbench/bus").describe("Folder of the file-backed log (one folder per topic)"),
-    // One partition by default: a local group has one active member that reads them all on one thread, so more
-    // partitions buy no parallelism and only split each window (and each archive file) per partition.
     partitions: z
       .number()
       .int()
