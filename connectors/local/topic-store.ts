@@ -83,6 +83,12 @@ export async function openTopic(
     }
   }
   if (!Number.isInteger(count) || count < 1) throw new LogbenchError("INTERNAL", `${meta}: bad partition count`);
+  if (count !== partitions)
+    // A bus folder made before the default became one partition keeps three: say how to get the configured count.
+    options.logger.info(
+      "The topic keeps the partition count it was made with, not bus.partitions; to remake it, stop the daemon once every group has caught up and delete the topic's folder.",
+      { topic, partitions: count, configured: partitions, dir },
+    );
   const logs: PartitionLog[] = [];
   for (let p = 0; p < count; p++) {
     const pdir = join(dir, String(p));

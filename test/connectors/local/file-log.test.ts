@@ -11,6 +11,7 @@ import { crc32, crc32Js, encodeFrames } from "../../../connectors/local/frame.ts
 import { partitionForKey } from "../../../connectors/partitioner.ts";
 import type { Bus, BusMessage } from "../../../connectors/types.ts";
 import { busContract, waitFor } from "../../contracts/bus.ts";
+import { recordingContext } from "../../pipeline/reliability/recording-context.ts";
 import { startTsxChild, type TsxChild } from "../../tsx-child.ts";
 
 // tryLock as it is, but every attempt on a group's member lock is recorded with its outcome.
@@ -129,9 +130,14 @@ describe("local file log", () => {
     }
   });
 
-  it("keeps the partition count of the process that created the topic", async () => {
+  it("keeps the partition count of the process that created the topic, and says so when the config differs", async () => {
     await bus(3).produce("weblogs", [{ key: "a", value: "1" }]);
-    expect((await bus(5).partitions("weblogs")).map((p) => p.partition)).toEqual([0, 1, 2]);
+    const { logs, ctx } = recordingContext("info");
+    expect((await bus(5, ctx).partitions("weblogs")).map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(logs).toEqual([expect.objectContaining({ level: "info", topic: "weblogs", partitions: 3, configured: 5 })]);
+    const same = recordingContext("info");
+    await bus(3, same.ctx).partitions("weblogs");
+    expect(same.logs).toEqual([]);
   });
 
   it("opens one read handle per partition for high watermarks asked for at once", async () => {
