@@ -20,7 +20,6 @@ import { partitionForKey } from "../partitioner.ts";
 import type { Bus, BusMessage, PartitionRange, Subscription } from "../types.ts";
 import type { LocalBusConfig } from "./config.ts";
 import { encodeFrames, type FrameRecord } from "./frame.ts";
-import { readChunk } from "./partition-log.ts";
 import { subscribeLocal } from "./subscription.ts";
 import { groupDir, openTopic, readCommits, type TopicFiles } from "./topic-store.ts";
 
@@ -125,7 +124,7 @@ export function createLocalBus(config: LocalBusConfig, ctx: Context): Bus {
         try {
           let pos = 0;
           while (pos < end && found.length < limit) {
-            const chunk = await readChunk(handle, pos, 4 * 1024 * 1024, true, Number.POSITIVE_INFINITY, partition);
+            const chunk = await log.read(handle, pos, 4 * 1024 * 1024, partition);
             for (const r of chunk.records) {
               if (r.offset >= end || found.length >= limit) break;
               if (r.timestamp >= window.from && r.timestamp < window.to) found.push(r);

@@ -98,12 +98,16 @@ export type FrameCheck =
   | { kind: "incomplete"; need: number }
   | { kind: "invalid"; reason: string };
 
-/** Check the frame starting at `at` in `buf` (which holds `available` meaningful bytes). */
+/**
+ * Check the frame starting at `at` in `buf` (which holds `available` meaningful bytes). `crc` false skips only the
+ * body's checksum, for a frame this process has checked already (magic and lengths are checked still).
+ */
 export function checkFrame(
   buf: Uint8Array,
   at: number,
   available: number,
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+  crc = true,
 ): FrameCheck {
   const left = available - at;
   if (left < HEADER_BYTES) return { kind: "incomplete", need: HEADER_BYTES };
@@ -112,7 +116,9 @@ export function checkFrame(
   if (bodyLength < BODY_FIXED || bodyLength > MAX_BODY_BYTES) return { kind: "invalid", reason: "bad length" };
   if (left < HEADER_BYTES + bodyLength) return { kind: "incomplete", need: HEADER_BYTES + bodyLength };
   const start = at + HEADER_BYTES;
-  if (crc32(buf, start, start + bodyLength) !== view.getUint32(at + 8)) return { kind: "invalid", reason: "bad CRC" };
+  if (crc && crc32(buf, start, start + bodyLength) !== view.getUint32(at + 8)) {
+    return { kind: "invalid", reason: "bad CRC" };
+  }
   const keyLength = view.getInt32(start + 8);
   if (keyLength < -1 || keyLength > bodyLength - BODY_FIXED) return { kind: "invalid", reason: "bad key length" };
   return { kind: "frame", length: HEADER_BYTES + bodyLength };

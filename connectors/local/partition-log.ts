@@ -27,10 +27,20 @@ export interface ChunkRead {
   last: number;
 }
 
+/** Byte positions `[from, to)`, both frame boundaries, holding only frames this process found valid. */
+export interface CheckedSpan {
+  from: number;
+  to: number;
+}
+
+const NOTHING_CHECKED: CheckedSpan = { from: 0, to: 0 };
+
 /**
  * Read the valid frames from `from` (a frame boundary), at most about `maxBytes` (a single larger
  * frame is read whole). `decode` false only walks the frames; the walk also stops at the first
  * boundary at or after `stopAt`. Records carry `partition` (a bus message each, as they are).
+ * A frame wholly inside `checked` is not checksummed again (its magic and lengths still are); the span is read as
+ * each frame is walked, so it may grow while the read waits on the file.
  */
 export async function readChunk(
   handle: FileHandle,
@@ -39,6 +49,7 @@ export async function readChunk(
   decode = true,
   stopAt = Number.POSITIVE_INFINITY,
   partition = -1,
+  checked: CheckedSpan = NOTHING_CHECKED,
 ): Promise<ChunkRead> {
   const size = (await handle.stat()).size;
   const records: StoredRecord[] = [];
@@ -52,7 +63,12 @@ export async function readChunk(
     let at = 0;
     while (at < bytesRead) {
       if (from + at >= stopAt) return { records, next: from + at, status: "more", size, last };
-      const check = checkFrame(buf, at, bytesRead, view);
+      const pos = from + at;
+      const inSpan = pos >= checked.from && pos < checked.to;
+      let check = checkFrame(buf, at, bytesRead, view, !inSpan);
+      // Only a frame that ends inside the span is one found valid before (valid frames never move).
+      if (inSpan && check.kind === "frame" && pos + check.length > checked.to)
+        check = checkFrame(buf, at, bytesRead, view);
       if (check.kind === "frame") {
         if (decode) {
           records.push(decodeFrame(buf, at, partition, from + at));
@@ -78,11 +94,15 @@ export async function readChunk(
 }
 
 /** Walk frames from a known boundary to the end of the valid part; `last`: the last frame's start, or -1. */
-export async function validEnd(handle: FileHandle, from: number): Promise<{ end: number; size: number; last: number }> {
+export async function validEnd(
+  handle: FileHandle,
+  from: number,
+  checked: CheckedSpan = NOTHING_CHECKED,
+): Promise<{ end: number; size: number; last: number }> {
   let pos = from;
   let last = -1;
   for (;;) {
-    const r = await readChunk(handle, pos, 4 * 1024 * 1024, false);
+    const r = await readChunk(handle, pos, 4 * 1024 * 1024, false, Number.POSITIVE_INFINITY, -1, checked);
     pos = r.next;
     if (r.last >= 0) last = r.last;
     if (r.status !== "more") return { end: pos, size: r.size, last };
@@ -151,6 +171,38 @@ export class PartitionLog {
     readonly lockPath: string,
     private readonly options: PartitionLogOptions,
   ) {}
+
+  /**
+   * The span of frames found valid in this process (by a walk, a read, or as written here). Valid frames never move
+   * or change, so a frame in it need not be checksummed again: the archive and aggregate groups read each frame, and
+   * the high watermark walks it, each of which checksummed it before.
+   */
+  private readonly checkedSpan: CheckedSpan = { from: 0, to: 0 };
+
+  get checked(): CheckedSpan {
+    return this.checkedSpan;
+  }
+
+  /** Note `[from, to)` (frame boundaries) as holding only valid frames; it joins the span it meets, or starts one. */
+  noteChecked(from: number, to: number): void {
+    const span = this.checkedSpan;
+    if (to <= from) return;
+    // Changed in place: a read under way (readChunk was handed this object) sees what other reads found meanwhile.
+    if (from <= span.to && to >= span.from) {
+      span.from = Math.min(from, span.from);
+      span.to = Math.max(to, span.to);
+    } else if (to > span.to) {
+      span.from = from;
+      span.to = to;
+    }
+  }
+
+  /** readChunk on this partition's file, with the checked span used and then grown by what was read. */
+  async read(handle: FileHandle, from: number, maxBytes: number, partition: number): Promise<ChunkRead> {
+    const chunk = await readChunk(handle, from, maxBytes, true, Number.POSITIVE_INFINITY, partition, this.checkedSpan);
+    this.noteChecked(from, chunk.next);
+    return chunk;
+  }
 
   /** Sparse, sorted frame boundaries seen in this process (valid frames never move, so they stay true). */
   private readonly boundaries: number[] = [0];
@@ -257,7 +309,8 @@ export class PartitionLog {
     if (size === this.knownEnd && (this.knownLast >= 0 || size === 0)) return { high: size, last: this.knownLast };
     // Without a known last frame, walk from the last boundary remembered at or below the known end.
     const from = this.knownEnd <= size ? (this.knownLast >= 0 ? this.knownEnd : this.hint(this.knownEnd)) : 0;
-    const walked = await validEnd(this.readHandle, from);
+    const walked = await validEnd(this.readHandle, from, this.checkedSpan);
+    this.noteChecked(from, walked.end);
     const last = walked.last >= 0 ? walked.last : from === this.knownEnd ? this.knownLast : -1;
     if (walked.end <= size && walked.end >= this.knownEnd) {
       this.knownEnd = walked.end;
@@ -314,7 +367,9 @@ export class PartitionLog {
       const handle = await this.openWrite();
       try {
         const size = (await handle.stat()).size;
-        const { end } = await validEnd(handle, this.knownEnd <= size ? this.knownEnd : 0);
+        const start = this.knownEnd <= size ? this.knownEnd : 0;
+        const { end } = await validEnd(handle, start, this.checkedSpan);
+        this.noteChecked(start, end);
         if (end < size) {
           await handle.truncate(end);
           this.options.onTornTail?.(size - end);
@@ -335,6 +390,7 @@ export class PartitionLog {
           written += bytesWritten;
         }
         if (this.options.fsync) await handle.datasync();
+        this.noteChecked(end, end + frames.length);
         this.knownEnd = end + frames.length;
         this.knownLast = end + lastFrameStart(frames);
         ok = true;

@@ -18,7 +18,7 @@ import { sleepOrAbort } from "../retry.ts";
 import { SubscriptionLifecycle } from "../subscription-lifecycle.ts";
 import type { BusMessage, SubscribeOptions, Subscription } from "../types.ts";
 import { type HeldLock, tryLock } from "./lock-file.ts";
-import { locate, readChunk } from "./partition-log.ts";
+import { locate } from "./partition-log.ts";
 import { readCommits, type TopicFiles, writeCommit } from "./topic-store.ts";
 
 const MEMBER_STALE_MS = 10_000;
@@ -75,20 +75,13 @@ export async function subscribeLocal(
         reader.position = await locate(reader.handle, target, file.hint(target));
         reader.skipBelow = target;
       }
-      const chunk = await readChunk(
-        reader.handle,
-        reader.position,
-        MAX_BATCH_BYTES,
-        true,
-        Number.POSITIVE_INFINITY,
-        reader.partition,
-      );
+      const chunk = await file.read(reader.handle, reader.position, MAX_BATCH_BYTES, reader.partition);
       file.remember(chunk.next);
       if (chunk.records.length === 0) {
         await sleep(settings.pollMs);
         continue;
       }
-      // The records are bus messages already (readChunk was given the partition).
+      // The records are bus messages already (the read was given the partition).
       const messages: BusMessage[] =
         reader.skipBelow > reader.position ? chunk.records.filter((r) => r.offset >= reader.skipBelow) : chunk.records;
       if (messages.length > 0) {
