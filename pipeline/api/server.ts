@@ -20,6 +20,7 @@ import type { FiringAlert } from "../alerts/engine.ts";
 import type { HttpHandler, HttpRoutes } from "../ingest/source.ts";
 import { decodeEvent } from "../model/decode-event.ts";
 import type { WindowSummary } from "../model/window.ts";
+import { type ProcessMetrics, startProcessMetrics } from "../observe/process-metrics.ts";
 import { renderPrometheus } from "../observe/prometheus.ts";
 import { eventsToArrow } from "./arrow.ts";
 import { consumerLag, newestArchivePartition, RateMeter, sumMetric } from "./status.ts";
@@ -62,6 +63,8 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   });
 
   let closing = false;
+  /** Started once the server listens (a daemon that cannot bind leaves no observers running). */
+  let processMetrics: ProcessMetrics | null = null;
   const server: Server = createServer((req, res) => {
     // Once closing, every answer ends its connection: Node keeps serving requests on a kept-alive socket after
     // server.close(), and a client polling within the keep-alive timeout (the live page, every 2 s, once its
@@ -106,6 +109,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
           "gauge",
           "Offsets on the bus past the group's commits (messages on Kafka; bytes on the local bus, whose offsets are byte positions)",
         );
+        processMetrics?.sample();
         res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
         return void res.end(renderPrometheus(deps.metrics));
       }
@@ -181,6 +185,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  processMetrics = startProcessMetrics(deps.metrics);
   return {
     url: `http://${host}:${address.port}`,
     ingest: {
@@ -194,6 +199,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiServer> {
       closing = true;
       unsubscribe();
       rate.stop();
+      processMetrics?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const res of sse) {
         // A stream's headers promised keep-alive: end its connection too, or a client's next request reuses it.

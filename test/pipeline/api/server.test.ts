@@ -1,5 +1,5 @@
 /** The daemon's HTTP API against a real local bus and archive: what operators and the notebooks read. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,6 +98,45 @@ describe("HTTP API", () => {
     for (const r of await bus.partitions(TOPICS.events)) await sub.commit(r.partition, r.high);
     await sub.stop();
     expect(await (await fetch(`${url}/metrics`)).text()).toContain('logbench_consumer_lag{group="archive"} 0');
+  });
+
+  it("serves the process's memory, CPU, garbage collection and event loop delay, as the kernel sees them", async () => {
+    const { url } = await setup();
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      expect(line, series).toBeDefined();
+      return Number(line!.slice(series.length + 1));
+    };
+    // Garbage for the young generation, and the main thread held for 300 ms: both must show in the next scrape.
+    let kept = 0;
+    for (let i = 0; i < 200_000; i++) kept += { i, s: `x${i}` }.s.length;
+    expect(kept).toBeGreaterThan(0);
+    // The delay monitor only counts from its second tick (a block right after it starts is not seen): wait first.
+    await new Promise((r) => setTimeout(r, 100));
+    const busyUntil = performance.now() + 300;
+    setTimeout(() => {
+      while (performance.now() < busyUntil);
+    }, 0);
+    await new Promise((r) => setTimeout(r, 350));
+    const text = await (await fetch(`${url}/metrics`)).text();
+    // The kernel's figures for this process (the server runs in it), read around the scrape.
+    const status = readFileSync("/proc/self/status", "utf8");
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    expect(value(text, "process_resident_memory_bytes")).toBeGreaterThan(rss * 0.8);
+    expect(value(text, "process_resident_memory_bytes")).toBeLessThan(rss * 1.25);
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of /proc/PID/stat (the 12th and 13th after the name), in 1/100 s.
+    const kernelCpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    expect(Math.abs(value(text, "process_cpu_seconds_total") - kernelCpu)).toBeLessThan(0.5);
+    expect(value(text, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+    expect(value(text, "nodejs_heap_size_used_bytes")).toBeLessThanOrEqual(value(text, "nodejs_heap_size_total_bytes"));
+    expect(value(text, 'nodejs_gc_duration_seconds_total{kind="minor"}')).toBeGreaterThan(0);
+    expect(value(text, "nodejs_eventloop_lag_max_seconds")).toBeGreaterThan(0.2);
+    expect(text).toContain("# TYPE process_cpu_seconds_total counter");
+    // The delay histogram starts again at each scrape: the held loop is not counted twice.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(value(await (await fetch(`${url}/metrics`)).text(), "nodejs_eventloop_lag_max_seconds")).toBeLessThan(0.2);
   });
 
   it("serves the stream's last minutes as Arrow with every LogEvent column", async () => {
