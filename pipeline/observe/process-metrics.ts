@@ -10,13 +10,14 @@
 import { constants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import type { MetricsRegistry } from "../../connectors/context.ts";
 
-/** perf_hooks' GC kinds by their value. */
-const GC_KINDS: Record<number, string> = {
-  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
-};
+/** perf_hooks' GC kinds by their value (Deno's node:perf_hooks has no `constants`: no kinds, and no GC entries). */
+const GC_CONSTANTS = (constants ?? {}) as Partial<typeof constants>;
+const GC_KINDS = new Map<number | undefined, string>([
+  [GC_CONSTANTS.NODE_PERFORMANCE_GC_MINOR, "minor"],
+  [GC_CONSTANTS.NODE_PERFORMANCE_GC_MAJOR, "major"],
+  [GC_CONSTANTS.NODE_PERFORMANCE_GC_INCREMENTAL, "incremental"],
+  [GC_CONSTANTS.NODE_PERFORMANCE_GC_WEAKCB, "weakcb"],
+]);
 
 export interface ProcessMetrics {
   /** Set the gauges and counters to their values now. */
@@ -40,7 +41,7 @@ export function startProcessMetrics(metrics: MetricsRegistry): ProcessMetrics {
     gc = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
         const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
-        const kind = GC_KINDS[detail?.kind ?? 0] ?? "other";
+        const kind = (detail?.kind !== undefined && GC_KINDS.get(detail.kind)) || "other";
         gcSeconds.set(kind, (gcSeconds.get(kind) ?? 0) + entry.duration / 1000);
       }
     });
