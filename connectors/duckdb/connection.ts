@@ -228,7 +228,9 @@ async function openWithRetry(path: string, opts: WithDuckDbOptions): Promise<Duc
   const timeout = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeout;
   const options: Record<string, string> = { ...opts.settings, ...(opts.readOnly ? { access_mode: "READ_ONLY" } : {}) };
-  if (!opts.readOnly) await mkdir(dirname(path), { recursive: true });
+  // Only a missing folder is made: under Deno, mkdir asks for write access to the folder itself even when it exists,
+  // and `deno-flags` grants the database's own files only (the stock `deno task daemon` failed at its first write).
+  if (!opts.readOnly && !existsSync(dirname(path))) await mkdir(dirname(path), { recursive: true });
   let signalled = false;
   const instance = await withRetry(() => DuckDBInstance.create(path, options), {
     // Lock holders are other short-lived opens: poll fast at first, never slower than 250 ms.
